@@ -1,0 +1,282 @@
+"""The step API shared by every GAN in the course: one D update, one G update, nothing hidden.
+
+The 1-D stepper, the failure-mode presets, the MNIST jobs and the benchmarks all drive a
+`GANStepper`. Its two updates read like the textbook loop:
+
+(1) Update D: maximise log D(x) + log(1 - D(G(z)))   -- `d_step()`, fakes detached from G
+(2) Update G: minimise the generator loss on D(G(z)) -- `g_step()`, D's weights untouched
+
+Randomness comes only from the `BatchSource` (which owns a `torch.Generator`), so a seed and a
+sequence of presses give the same numbers, and `snapshot()` / `restore()` rewind exactly.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+import torch
+from torch import Tensor, nn
+
+from playground.losses import G_LOSSES, discriminator_loss, generator_loss
+
+Batch = tuple[Tensor, Tensor | None]
+"""Samples and their class labels (None for an unconditional GAN)."""
+
+
+class BatchSource(Protocol):
+    """Where a GAN's mini-batches come from: real samples and generator inputs.
+
+    A source owns its random state; `state_dict()` must capture it so that a rewind or a resumed
+    job draws exactly the batches it would have drawn.
+    """
+
+    def real(self) -> Batch: ...
+
+    def noise(self) -> Batch: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """What one update did, as plain numbers (None where the update did not measure it).
+
+    d_real / d_fake are batch means of D's *probability* D(x) and D(G(z)), measured before the
+    update's optimizer step. Losses are the values that were back-propagated.
+    """
+
+    kind: str  # "d", "g" or "dg" (k D updates then one G update)
+    d_steps: int
+    g_steps: int
+    d_loss: float | None = None
+    d_loss_real: float | None = None
+    d_loss_fake: float | None = None
+    g_loss: float | None = None
+    d_real: float | None = None
+    d_fake: float | None = None
+    d_grad_norm: float | None = None
+    g_grad_norm: float | None = None
+
+    def is_finite(self) -> bool:
+        """False when any measured number is NaN or infinite (a diverged run)."""
+        values = [v for v in self.losses().values() if v is not None]
+        return all(v == v and abs(v) != float("inf") for v in values)
+
+    def losses(self) -> dict[str, float | None]:
+        """The measured numbers by name (for tables, CSV and history)."""
+        return {
+            "d_loss": self.d_loss,
+            "d_loss_real": self.d_loss_real,
+            "d_loss_fake": self.d_loss_fake,
+            "g_loss": self.g_loss,
+            "d_real": self.d_real,
+            "d_fake": self.d_fake,
+            "d_grad_norm": self.d_grad_norm,
+            "g_grad_norm": self.g_grad_norm,
+        }
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything needed to put a stepper back exactly where it was."""
+
+    generator: dict[str, Tensor]
+    discriminator: dict[str, Tensor]
+    g_opt: dict[str, Any]
+    d_opt: dict[str, Any]
+    source: dict[str, Any]
+    d_steps: int
+    g_steps: int
+
+
+def _cloned(state: Any) -> Any:
+    """A deep copy of a (nested) state dict whose tensors share no storage with the original."""
+    return copy.deepcopy(state)
+
+
+@contextmanager
+def frozen(module: nn.Module) -> Iterator[None]:
+    """Temporarily stop gradients into `module`'s parameters (D during the G update)."""
+    flags = [p.requires_grad for p in module.parameters()]
+    for p in module.parameters():
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(module.parameters(), flags, strict=True):
+            p.requires_grad_(flag)
+
+
+def grad_norm(module: nn.Module) -> Tensor:
+    """L2 norm of all of `module`'s parameter gradients, as one 0-d tensor (no sync)."""
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.nn.utils.get_total_norm(grads)
+
+
+class GANStepper:
+    """Alternating D and G updates on one generator/discriminator pair.
+
+    `generator(noise[, labels])` returns samples; `discriminator(samples[, labels])` returns
+    *logits* of shape (batch,) or (batch, 1): the sigmoid lives inside the losses.
+    """
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        g_opt: torch.optim.Optimizer,
+        d_opt: torch.optim.Optimizer,
+        source: BatchSource,
+        g_loss: str = "nonsaturating",
+    ) -> None:
+        if g_loss not in G_LOSSES:
+            raise ValueError(f"g_loss must be one of {G_LOSSES}, got {g_loss!r}")
+        self.generator = generator
+        self.discriminator = discriminator
+        self.g_opt = g_opt
+        self.d_opt = d_opt
+        self.source = source
+        self.g_loss = g_loss
+        self.d_steps = 0
+        self.g_steps = 0
+
+    # -- the two updates -------------------------------------------------------------------
+
+    def generate(self, noise: Tensor, labels: Tensor | None) -> Tensor:
+        """G(z) or G(z, y)."""
+        return self.generator(noise) if labels is None else self.generator(noise, labels)
+
+    def discriminate(self, samples: Tensor, labels: Tensor | None) -> Tensor:
+        """D's logits for `samples`, flattened to shape (batch,)."""
+        logits = (
+            self.discriminator(samples) if labels is None else self.discriminator(samples, labels)
+        )
+        return logits.reshape(-1)
+
+    def d_update(self) -> Tensor:
+        """(1) One D update; returns [loss, loss_real, loss_fake, D(x), D(G(z)), grad norm]."""
+        real, real_labels = self.source.real()
+        noise, fake_labels = self.source.noise()
+        with torch.no_grad():
+            fake = self.generate(noise, fake_labels)
+        real_logits = self.discriminate(real, real_labels)
+        fake_logits = self.discriminate(fake, fake_labels)
+        loss = discriminator_loss(real_logits, fake_logits)
+        self.d_opt.zero_grad(set_to_none=True)
+        loss.total.backward()
+        norm = grad_norm(self.discriminator)
+        self.d_opt.step()
+        self.d_steps += 1
+        d_real = torch.sigmoid(real_logits.detach()).mean()
+        d_fake = torch.sigmoid(fake_logits.detach()).mean()
+        parts = [loss.total, loss.real, loss.fake, d_real, d_fake, norm]
+        return torch.stack([p.detach().float().reshape(()).to(real.device) for p in parts])
+
+    def g_update(self) -> Tensor:
+        """(2) One G update; returns [loss, D(G(z)), grad norm]. D's weights do not move."""
+        noise, labels = self.source.noise()
+        with frozen(self.discriminator):
+            fake_logits = self.discriminate(self.generate(noise, labels), labels)
+            loss = generator_loss(fake_logits, self.g_loss)
+            self.g_opt.zero_grad(set_to_none=True)
+            loss.backward()
+        norm = grad_norm(self.generator)
+        self.g_opt.step()
+        self.g_steps += 1
+        d_fake = torch.sigmoid(fake_logits.detach()).mean()
+        parts = [loss, d_fake, norm]
+        return torch.stack([p.detach().float().reshape(()).to(noise.device) for p in parts])
+
+    # -- the public step API ---------------------------------------------------------------
+
+    def d_step(self) -> StepRecord:
+        """Exactly one discriminator update on one mini-batch of real and fake samples."""
+        return self._d_record(self.d_update().tolist())
+
+    def g_step(self) -> StepRecord:
+        """Exactly one generator update."""
+        return self._g_record(self.g_update().tolist())
+
+    def step(self, k_d: int = 1) -> StepRecord:
+        """k_d discriminator updates, then one generator update (one training iteration)."""
+        return self.run(1, k_d)
+
+    def run(self, iterations: int, k_d: int = 1) -> StepRecord:
+        """`iterations` calls of step(k_d), reading numbers back only once, at the end.
+
+        The returned record describes the last iteration. This is how a background job trains
+        fast: no host-device sync inside the loop.
+        """
+        if iterations < 1 or k_d < 1:
+            raise ValueError("iterations and k_d must be at least 1")
+        d_stats = g_stats = None
+        for _ in range(iterations):
+            for _ in range(k_d):
+                d_stats = self.d_update()
+            g_stats = self.g_update()
+        assert d_stats is not None and g_stats is not None
+        values = torch.cat([d_stats, g_stats]).tolist()
+        d_record = self._d_record(values[:6])
+        g_record = self._g_record(values[6:])
+        return replace(
+            d_record,
+            kind="dg",
+            g_steps=self.g_steps,
+            g_loss=g_record.g_loss,
+            g_grad_norm=g_record.g_grad_norm,
+        )
+
+    def _d_record(self, v: list[float]) -> StepRecord:
+        return StepRecord(
+            kind="d",
+            d_steps=self.d_steps,
+            g_steps=self.g_steps,
+            d_loss=v[0],
+            d_loss_real=v[1],
+            d_loss_fake=v[2],
+            d_real=v[3],
+            d_fake=v[4],
+            d_grad_norm=v[5],
+        )
+
+    def _g_record(self, v: list[float]) -> StepRecord:
+        return StepRecord(
+            kind="g",
+            d_steps=self.d_steps,
+            g_steps=self.g_steps,
+            g_loss=v[0],
+            d_fake=v[1],
+            g_grad_norm=v[2],
+        )
+
+    # -- rewind ----------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        """A deep copy of networks, optimizer states, the batch source's RNG and the counters."""
+        return Snapshot(
+            generator=_cloned(self.generator.state_dict()),
+            discriminator=_cloned(self.discriminator.state_dict()),
+            g_opt=_cloned(self.g_opt.state_dict()),
+            d_opt=_cloned(self.d_opt.state_dict()),
+            source=_cloned(self.source.state_dict()),
+            d_steps=self.d_steps,
+            g_steps=self.g_steps,
+        )
+
+    def restore(self, snapshot: Snapshot) -> None:
+        """Put the stepper back exactly at `snapshot` (the snapshot itself stays unchanged)."""
+        self.generator.load_state_dict(snapshot.generator)
+        self.discriminator.load_state_dict(snapshot.discriminator)
+        self.g_opt.load_state_dict(_cloned(snapshot.g_opt))
+        self.d_opt.load_state_dict(_cloned(snapshot.d_opt))
+        self.source.load_state_dict(_cloned(snapshot.source))
+        self.d_steps = snapshot.d_steps
+        self.g_steps = snapshot.g_steps

@@ -1,0 +1,181 @@
+"""GAN losses and the closed forms the course shows next to them.
+
+Every loss takes the discriminator's *logits* (never probabilities), so a sigmoid is applied exactly
+once, inside the numerically stable log-sigmoid, and the values stay finite when D -> 0 or 1.
+
+Notation: D(x) = sigmoid(l(x)), l the logit. Useful identities:
+    log D(x)     = -softplus(-l)
+    log(1 - D(x)) = -softplus(l)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+LOG4 = math.log(4.0)
+"""Value of the two-term discriminator loss at equilibrium (D = 1/2 everywhere): 2 log 2."""
+
+PROB_EPS = 1e-7
+"""Probabilities are clamped to [eps, 1 - eps] where a loss must take a probability."""
+
+G_LOSSES = ("nonsaturating", "minimax")
+
+
+@dataclass(frozen=True)
+class DiscriminatorLoss:
+    """The discriminator's BCE loss and its two terms, kept apart for logging."""
+
+    total: Tensor
+    real: Tensor
+    fake: Tensor
+
+
+def bce(prediction: Tensor, label: Tensor) -> Tensor:
+    """Mean binary cross-entropy of probabilities: -[y log p + (1 - y) log(1 - p)].
+
+    Predictions are clamped to [eps, 1 - eps] so that p = 0 or 1 gives a large finite loss.
+    """
+    p = prediction.clamp(PROB_EPS, 1.0 - PROB_EPS)
+    return -(label * torch.log(p) + (1.0 - label) * torch.log1p(-p)).mean()
+
+
+def bce_curve(prediction: np.ndarray, label: int) -> np.ndarray:
+    """Per-example BCE for a whole array of predictions with one label (for the loss curves)."""
+    p = np.clip(np.asarray(prediction, dtype=np.float64), PROB_EPS, 1.0 - PROB_EPS)
+    return -np.log(p) if label == 1 else -np.log1p(-p)
+
+
+def bce_with_logits(logits: Tensor, label: Tensor | float) -> Tensor:
+    """Mean BCE from logits: softplus(-l) for label 1, softplus(l) for label 0."""
+    label = torch.as_tensor(label, dtype=logits.dtype, device=logits.device).expand_as(logits)
+    return (label * F.softplus(-logits) + (1.0 - label) * F.softplus(logits)).mean()
+
+
+def discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> DiscriminatorLoss:
+    """D's loss: -[log D(x) + log(1 - D(G(z)))], each term a batch mean.
+
+    D maximises log D(x) + log(1 - D(G(z))); we minimise the negative. At equilibrium both terms
+    equal log 2, so the total is log 4.
+    """
+    real = F.softplus(-real_logits).mean()
+    fake = F.softplus(fake_logits).mean()
+    return DiscriminatorLoss(total=real + fake, real=real, fake=fake)
+
+
+def minimax_g_loss(fake_logits: Tensor) -> Tensor:
+    """The original (saturating) generator loss: minimise log(1 - D(G(z))) = -softplus(l).
+
+    Its gradient with respect to the logit is -D(G(z)): it vanishes exactly when D confidently
+    rejects the fakes, which is early in training, when G needs the signal most.
+    """
+    return -F.softplus(fake_logits).mean()
+
+
+def nonsaturating_g_loss(fake_logits: Tensor) -> Tensor:
+    """The non-saturating generator loss: minimise -log D(G(z)) = softplus(-l).
+
+    Its gradient with respect to the logit is -(1 - D(G(z))): close to -1 when D rejects the fakes.
+    """
+    return F.softplus(-fake_logits).mean()
+
+
+def generator_loss(fake_logits: Tensor, kind: str) -> Tensor:
+    """The generator loss named by `kind` ("nonsaturating" or "minimax")."""
+    if kind == "nonsaturating":
+        return nonsaturating_g_loss(fake_logits)
+    if kind == "minimax":
+        return minimax_g_loss(fake_logits)
+    raise ValueError(f"generator loss must be one of {G_LOSSES}, got {kind!r}")
+
+
+def g_loss_logit_gradient(d_fake: np.ndarray, kind: str) -> np.ndarray:
+    """d(loss)/d(logit) of one fake sample's generator loss, as a function of D(G(z)).
+
+    minimax: d/dl[-softplus(l)] = -D;  non-saturating: d/dl[softplus(-l)] = -(1 - D).
+    """
+    d = np.asarray(d_fake, dtype=np.float64)
+    if kind == "minimax":
+        return -d
+    if kind == "nonsaturating":
+        return -(1.0 - d)
+    raise ValueError(f"generator loss must be one of {G_LOSSES}, got {kind!r}")
+
+
+def g_loss_curve(d_fake: np.ndarray, kind: str) -> np.ndarray:
+    """One fake sample's generator loss as a function of D(G(z)) (for the saturation plot)."""
+    d = np.clip(np.asarray(d_fake, dtype=np.float64), PROB_EPS, 1.0 - PROB_EPS)
+    if kind == "minimax":
+        return np.log1p(-d)
+    if kind == "nonsaturating":
+        return -np.log(d)
+    raise ValueError(f"generator loss must be one of {G_LOSSES}, got {kind!r}")
+
+
+def wasserstein_critic_loss(real_scores: Tensor, fake_scores: Tensor) -> DiscriminatorLoss:
+    """WGAN critic loss E[f(G(z))] - E[f(x)] (the critic maximises the difference)."""
+    real = -real_scores.mean()
+    fake = fake_scores.mean()
+    return DiscriminatorLoss(total=real + fake, real=real, fake=fake)
+
+
+def wasserstein_g_loss(fake_scores: Tensor) -> Tensor:
+    """WGAN generator loss -E[f(G(z))]."""
+    return -fake_scores.mean()
+
+
+def gradient_penalty(critic, real: Tensor, fake: Tensor, mix: Tensor) -> Tensor:
+    """WGAN-GP penalty E[(||grad_x f(x_hat)||_2 - 1)^2] with x_hat = mix * real + (1 - mix) * fake.
+
+    `mix` holds one uniform weight per example, shaped to broadcast over `real`.
+    """
+    x_hat = (mix * real + (1.0 - mix) * fake).requires_grad_(True)
+    scores = critic(x_hat)
+    (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
+    norms = grad.flatten(1).norm(dim=1)
+    return ((norms - 1.0) ** 2).mean()
+
+
+def gaussian_pdf(x: np.ndarray, mean: float, std: float) -> np.ndarray:
+    """N(mean, std^2) density."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.exp(-0.5 * ((x - mean) / std) ** 2) / (std * math.sqrt(2.0 * math.pi))
+
+
+def optimal_discriminator(p_data: np.ndarray, p_g: np.ndarray) -> np.ndarray:
+    """D*(x) = p_data(x) / (p_data(x) + p_g(x)); 1/2 where both densities vanish."""
+    p_data = np.asarray(p_data, dtype=np.float64)
+    p_g = np.asarray(p_g, dtype=np.float64)
+    total = p_data + p_g
+    safe = np.where(total > 0, total, 1.0)
+    return np.where(total > 0, p_data / safe, 0.5)
+
+
+def optimal_discriminator_value(p_data: np.ndarray, p_g: np.ndarray, dx: float) -> float:
+    """The two-term D loss at D = D*: log 4 - 2 JS(p_data || p_g), integrated on a grid."""
+    return LOG4 - 2.0 * js_divergence(p_data, p_g, dx)
+
+
+def kl_divergence(p: np.ndarray, q: np.ndarray, dx: float) -> float:
+    """KL(p || q) = sum p log(p / q) dx on a grid; terms with p = 0 contribute 0.
+
+    q is floored at a tiny density so that a generator with no mass where p has some gives a large
+    finite number, not inf.
+    """
+    p = np.asarray(p, dtype=np.float64)
+    q = np.maximum(np.asarray(q, dtype=np.float64), 1e-12)
+    mask = p > 0
+    return float(np.sum(p[mask] * np.log(p[mask] / q[mask])) * dx)
+
+
+def js_divergence(p: np.ndarray, q: np.ndarray, dx: float) -> float:
+    """JS(p || q) = 1/2 KL(p || m) + 1/2 KL(q || m), m = (p + q) / 2; between 0 and log 2."""
+    p = np.asarray(p, dtype=np.float64)
+    q = np.asarray(q, dtype=np.float64)
+    m = 0.5 * (p + q)
+    return 0.5 * kl_divergence(p, m, dx) + 0.5 * kl_divergence(q, m, dx)
