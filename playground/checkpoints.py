@@ -1,0 +1,169 @@
+"""The one checkpoint format: safetensors tensors + JSON metadata, and its only save/load path.
+
+A checkpoint is a single `.safetensors` file. Its header carries one metadata entry, "playground",
+holding JSON: {"format": 1, "kind": ..., "settings": {...}, "step": ..., "metrics": {...}, ...}.
+Tensors are named "<part>.<state-dict key>", e.g. "generator.net.0.0.weight". Loading never
+unpickles anything, refuses files over a size cap, and checks every tensor against the module it
+is loaded into, so a corrupt, truncated, foreign or wrong-shaped file is refused with a message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as load_bytes
+from safetensors.torch import save as save_bytes
+from torch import Tensor, nn
+
+FORMAT_VERSION = 1
+METADATA_KEY = "playground"
+MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024
+"""Uploads and files above this size are refused before parsing (our largest is ~10 MB)."""
+
+
+class CheckpointError(ValueError):
+    """A checkpoint could not be read or does not fit the model; the message says why."""
+
+
+@dataclass
+class Checkpoint:
+    """Tensors grouped by part ("generator", "discriminator", ...) plus the JSON metadata."""
+
+    tensors: dict[str, Tensor]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def part(self, name: str) -> dict[str, Tensor]:
+        """The state dict stored under `name.` (empty if the part is absent)."""
+        prefix = name + "."
+        return {k[len(prefix) :]: v for k, v in self.tensors.items() if k.startswith(prefix)}
+
+    def has_part(self, name: str) -> bool:
+        return any(k.startswith(name + ".") for k in self.tensors)
+
+    @property
+    def kind(self) -> str:
+        return str(self.metadata.get("kind", ""))
+
+
+def pack_parts(parts: dict[str, dict[str, Tensor]]) -> dict[str, Tensor]:
+    """{"generator": state_dict, ...} -> flat {"generator.<key>": tensor} (contiguous CPU copies)."""
+    flat: dict[str, Tensor] = {}
+    for part, state in parts.items():
+        for key, tensor in state.items():
+            flat[f"{part}.{key}"] = tensor.detach().to("cpu").contiguous().clone()
+    return flat
+
+
+def to_bytes(checkpoint: Checkpoint) -> bytes:
+    """Serialise a checkpoint (for downloads and for atomic writes)."""
+    meta = {"format": FORMAT_VERSION, **checkpoint.metadata}
+    header = {METADATA_KEY: json.dumps(meta, sort_keys=True, default=_json_default)}
+    return save_bytes(checkpoint.tensors, metadata=header)
+
+
+def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> Path:
+    """Write atomically (temp file + rename), so a crash mid-write never leaves a torn file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = to_bytes(checkpoint)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def from_bytes(data: bytes, max_bytes: int = MAX_CHECKPOINT_BYTES) -> Checkpoint:
+    """Parse checkpoint bytes without pickle; raise CheckpointError for anything else."""
+    if len(data) > max_bytes:
+        raise CheckpointError(
+            f"file is {len(data) / 2**20:.1f} MiB; checkpoints are at most {max_bytes / 2**20:.0f} MiB"
+        )
+    if len(data) < 8:
+        raise CheckpointError("file is too short to be a checkpoint (expected a .safetensors file)")
+    try:
+        tensors = load_bytes(data)
+        metadata = _read_metadata(data)
+    except (SafetensorError, ValueError, OSError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"not a valid .safetensors checkpoint ({_first_line(exc)})") from exc
+    return Checkpoint(tensors=tensors, metadata=metadata)
+
+
+def load_checkpoint(path: str | Path, max_bytes: int = MAX_CHECKPOINT_BYTES) -> Checkpoint:
+    """Read a checkpoint file (size-capped, no pickle)."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise CheckpointError(f"cannot read checkpoint {path.name}: {exc.strerror}") from exc
+    if size > max_bytes:
+        raise CheckpointError(
+            f"{path.name} is {size / 2**20:.1f} MiB; checkpoints are at most {max_bytes / 2**20:.0f} MiB"
+        )
+    return from_bytes(path.read_bytes(), max_bytes)
+
+
+def load_state_into(module: nn.Module, state: dict[str, Tensor], part: str) -> None:
+    """Copy `state` into `module` after checking names, shapes and dtypes match exactly."""
+    expected = module.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{part} weights do not fit this model: "
+            + _describe_keys("missing", missing)
+            + _describe_keys("unexpected", unexpected)
+        )
+    for key, tensor in state.items():
+        want = expected[key]
+        if tensor.shape != want.shape:
+            raise CheckpointError(
+                f"{part} weight {key} has shape {tuple(tensor.shape)}, this model needs {tuple(want.shape)}"
+            )
+        if tensor.dtype != want.dtype:
+            raise CheckpointError(f"{part} weight {key} is {tensor.dtype}, expected {want.dtype}")
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise CheckpointError(f"{part} weight {key} contains NaN or infinite values")
+    module.load_state_dict(state)
+
+
+def _read_metadata(data: bytes) -> dict[str, Any]:
+    header_len = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + header_len])
+    raw = (header.get("__metadata__") or {}).get(METADATA_KEY)
+    if raw is None:
+        raise ValueError("no playground metadata in the file header")
+    meta = json.loads(raw)
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION:
+        raise ValueError(f"unsupported checkpoint format {meta.get('format')!r}")
+    return meta
+
+
+def _describe_keys(label: str, keys: list[str]) -> str:
+    if not keys:
+        return ""
+    shown = ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+    return f"{label} {shown}. "
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot store {type(value).__name__} in checkpoint metadata")
