@@ -21,8 +21,12 @@ from torch import Tensor
 LOG4 = math.log(4.0)
 """Value of the two-term discriminator loss at equilibrium (D = 1/2 everywhere): 2 log 2."""
 
+LOG_FLOOR = -100.0
+"""BCE on probabilities clamps each log at -100, as torch.nn.functional.binary_cross_entropy does,
+so a prediction of exactly 0 or 1 gives a large finite loss (100), never inf or NaN."""
+
 PROB_EPS = 1e-7
-"""Probabilities are clamped to [eps, 1 - eps] where a loss must take a probability."""
+"""Plots of the generator losses stop this close to 0 and 1."""
 
 G_LOSSES = ("nonsaturating", "minimax")
 
@@ -36,19 +40,53 @@ class DiscriminatorLoss:
     fake: Tensor
 
 
-def bce(prediction: Tensor, label: Tensor) -> Tensor:
-    """Mean binary cross-entropy of probabilities: -[y log p + (1 - y) log(1 - p)].
+def bce_terms(prediction: Tensor, label: Tensor) -> Tensor:
+    """Per-example binary cross-entropy of probabilities: -[y log p + (1 - y) log(1 - p)].
 
-    Predictions are clamped to [eps, 1 - eps] so that p = 0 or 1 gives a large finite loss.
+    Each log is clamped at -100 (torch's convention), so p = 0 or 1 stays finite.
     """
-    p = prediction.clamp(PROB_EPS, 1.0 - PROB_EPS)
-    return -(label * torch.log(p) + (1.0 - label) * torch.log1p(-p)).mean()
+    log_p = torch.log(prediction).clamp(min=LOG_FLOOR)
+    log_not_p = torch.log1p(-prediction).clamp(min=LOG_FLOOR)
+    return -(label * log_p + (1.0 - label) * log_not_p)
+
+
+def bce(prediction: Tensor, label: Tensor) -> Tensor:
+    """Mean binary cross-entropy of probabilities over a mini-batch."""
+    return bce_terms(prediction, label).mean()
 
 
 def bce_curve(prediction: np.ndarray, label: int) -> np.ndarray:
     """Per-example BCE for a whole array of predictions with one label (for the loss curves)."""
-    p = np.clip(np.asarray(prediction, dtype=np.float64), PROB_EPS, 1.0 - PROB_EPS)
-    return -np.log(p) if label == 1 else -np.log1p(-p)
+    with np.errstate(divide="ignore"):
+        p = np.asarray(prediction, dtype=np.float64)
+        log_term = np.log(p) if label == 1 else np.log1p(-p)
+    return -np.maximum(log_term, LOG_FLOOR)
+
+
+class BCEInputError(ValueError):
+    """A mini-batch that BCE is not defined on (labels not 0/1, predictions outside [0, 1])."""
+
+
+@dataclass(frozen=True)
+class MiniBatchBCE:
+    """Each example's BCE and their mean."""
+
+    per_example: np.ndarray
+    mean: float
+
+
+def minibatch_bce(labels: np.ndarray, predictions: np.ndarray) -> MiniBatchBCE:
+    """BCE of a small hand-edited batch, after checking it is a valid input."""
+    labels = np.asarray(labels, dtype=np.float64)
+    predictions = np.asarray(predictions, dtype=np.float64)
+    if labels.shape != predictions.shape or labels.ndim != 1 or labels.size == 0:
+        raise BCEInputError("the batch needs at least one row, each with a label and a prediction")
+    if not np.all(np.isfinite(predictions)) or np.any((predictions < 0) | (predictions > 1)):
+        raise BCEInputError("every prediction ŷ must be a probability between 0 and 1")
+    if not np.all(np.isin(labels, (0.0, 1.0))):
+        raise BCEInputError("every label y must be 0 (fake) or 1 (real)")
+    terms = bce_terms(torch.tensor(predictions), torch.tensor(labels)).numpy()
+    return MiniBatchBCE(per_example=terms, mean=float(terms.mean()))
 
 
 def bce_with_logits(logits: Tensor, label: Tensor | float) -> Tensor:

@@ -1,0 +1,79 @@
+"""GAN Playground entry point: `streamlit run playground/Home.py`.
+
+Registers the pages in ../pages with st.navigation (paths are relative to this script) and renders
+the Home lesson. Adding a page = one file in pages/ and one line in PAGES.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+st.set_page_config(page_title="GAN Playground", page_icon=":material/sports_kabaddi:", layout="wide")
+
+GAN_LOOP = """
+digraph gan {
+  rankdir=LR; bgcolor="transparent";
+  node [shape=box, style="rounded,filled", fontname="Helvetica", fillcolor="#f4f4f4"];
+  z [label="noise z ~ p(z)", shape=ellipse];
+  G [label="Generator G\\n(the forger)", fillcolor="#ffe3c4"];
+  fake [label="fake x̃ = G(z)", shape=ellipse, fillcolor="#f8d0d0"];
+  real [label="real x ~ p_data", shape=ellipse, fillcolor="#cfe2f3"];
+  D [label="Discriminator D\\n(the inspector)", fillcolor="#d4edda"];
+  out [label="D(x) = P(real)", shape=ellipse];
+  bce [label="BCE loss\\nreal → 1, fake → 0", shape=note];
+  z -> G -> fake -> D; real -> D; D -> out -> bce;
+  bce -> D [label=" D step: get better at telling", style=dashed, color="#2ca02c"];
+  bce -> G [label=" G step: fool D (labels flipped)", style=dashed, color="#ff7f0e"];
+}
+"""
+
+
+def home() -> None:
+    """The Home lesson: what a generative model is, the game, the loop, the map of pages."""
+    st.title("GAN Playground")
+    st.markdown(
+        "Learn how **Generative Adversarial Networks** learn by driving them yourself: one "
+        "discriminator update, one generator update, and every curve redrawn after each press."
+    )
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Discriminative models: P(Y | X)")
+        st.markdown(
+            "Given an example X, predict its label Y: *is this email spam?*, *is this digit a 7?* "
+            "A discriminative model draws a boundary between classes and never has to know what "
+            "a whole example looks like."
+        )
+    with right:
+        st.subheader("Generative models: P(X | Y)")
+        st.markdown(
+            "Learn what examples of a class look like well enough to **produce new ones**: "
+            "turn random noise (and optionally a class Y) into a new example X. A GAN is one way "
+            "to learn such a model without ever writing P(X) down."
+        )
+    st.subheader("The game: a forger and an inspector")
+    st.markdown(
+        "The **generator G** is a forger: it turns noise z into fakes. The **discriminator D** is "
+        "an inspector: it outputs the probability that an example is real. D is trained to say "
+        "1 on real data and 0 on fakes; G is trained to make D say 1 on its fakes. Each gets "
+        "better because the other does. At the ideal end of the game G's samples are "
+        "indistinguishable from data and the best D can do is answer ½ everywhere."
+    )
+    st.graphviz_chart(GAN_LOOP, width="stretch")
+    st.subheader("Where to go next")
+    for page in PAGES[1:]:
+        st.page_link(page, label=f"**{page.title}**: {LESSONS[page.title]}", icon=page.icon)
+
+
+LESSONS = {
+    "BCE loss": "the loss both players use, why log(1 − D(G(z))) saturates and −log D(G(z)) "
+    "does not, and the optimal discriminator D*.",
+    "1-D Gaussian GAN": "train a tiny GAN on N(4, 1.25) one D or G step at a time; watch D(x) "
+    "chase D*(x), the fakes follow the gradient, rewind any step.",
+}
+
+PAGES = [
+    st.Page(home, title="Home", icon=":material/home:", default=True),
+    st.Page("../pages/bce_loss.py", title="BCE loss", icon=":material/functions:"),
+]
+
+st.navigation(PAGES).run()
