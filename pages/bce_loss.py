@@ -20,7 +20,10 @@ left, right = st.columns([1, 2])
 with left:
     prediction = st.slider("prediction ŷ = D(x)", 0.0, 1.0, 0.3, 0.01, key="bce_prediction")
     label = st.segmented_control(
-        "true label y", options=[1, 0], default=1, key="bce_label",
+        "true label y",
+        options=[1, 0],
+        default=1,
+        key="bce_label",
         format_func=lambda y: "1 (real)" if y == 1 else "0 (fake)",
     )
     label = 1 if label is None else label
@@ -34,11 +37,15 @@ with right:
     st.plotly_chart(figures.bce_curves(prediction, label), key="bce_curves", width="stretch")
 
 st.header("2. A mini-batch")
-st.markdown("The loss of a batch is the mean over its examples. Edit the table: change labels, "
-            "predictions, add or delete rows.")
+st.markdown(
+    "The loss of a batch is the mean over its examples. Edit the table: change labels, "
+    "predictions, add or delete rows."
+)
 batch = st.data_editor(
     pd.DataFrame({"label y": [1, 1, 0, 0], "prediction ŷ": [0.9, 0.6, 0.2, 0.7]}),
-    num_rows="dynamic", key="bce_batch", width="stretch",
+    num_rows="dynamic",
+    key="bce_batch",
+    width="stretch",
     column_config={
         "label y": st.column_config.NumberColumn(min_value=0, max_value=1, step=1),
         "prediction ŷ": st.column_config.NumberColumn(min_value=0.0, max_value=1.0, step=0.01),
@@ -48,8 +55,11 @@ with errors_shown():
     rows = batch.dropna()
     result = losses.minibatch_bce(rows["label y"].to_numpy(), rows["prediction ŷ"].to_numpy())
     st.metric("mean BCE of the batch", f"{result.mean:.4f}")
-    st.caption("Per example: " + ", ".join(f"{v:.3f}" for v in result.per_example)
-               + ". Same number as torch.nn.functional.binary_cross_entropy.")
+    st.caption(
+        "Per example: "
+        + ", ".join(f"{v:.3f}" for v in result.per_example)
+        + ". Same number as torch.nn.functional.binary_cross_entropy."
+    )
 
 st.header("3. The generator's view: why −log D(G(z)) and not log(1 − D(G(z)))")
 st.markdown(
@@ -60,8 +70,10 @@ st.markdown(
     "there."
 )
 d_fake = st.select_slider(
-    "D(G(z)): how real D finds the fakes", key="bce_d_fake",
-    options=[0.0001, 0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99], value=0.01,
+    "D(G(z)): how real D finds the fakes",
+    key="bce_d_fake",
+    options=[0.0001, 0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99],
+    value=0.01,
 )
 minimax_grad = abs(float(losses.g_loss_logit_gradient(np.array([d_fake]), "minimax")[0]))
 ns_grad = abs(float(losses.g_loss_logit_gradient(np.array([d_fake]), "nonsaturating")[0]))
@@ -88,8 +100,18 @@ p_g = losses.gaussian_pdf(x, g_mean, g_std)
 d_star = losses.optimal_discriminator(p_data, p_g)
 value = losses.optimal_discriminator_value(p_data, p_g, dx=float(x[1] - x[0]))
 c1, c2 = st.columns(2)
-c1.metric("D's loss at D* (log 4 − 2·JS)", f"{value:.4f}", delta=f"{value - losses.LOG4:+.4f} vs log 4",
-          delta_color="off")
-c2.metric("JS(p_data ‖ p_g)", f"{(losses.LOG4 - value) / 2:.4f}", help="between 0 and log 2 ≈ 0.693")
-st.plotly_chart(figures.optimal_discriminator_figure(x, p_data, p_g, d_star), key="dstar", width="stretch")
-st.caption("p_data = N(4, 1.25²), the data of the 1-D GAN page. Move G onto it to see D* flatten to ½.")
+c1.metric(
+    "D's loss at D* (log 4 − 2·JS)",
+    f"{value:.4f}",
+    delta=f"{value - losses.LOG4:+.4f} vs log 4",
+    delta_color="off",
+)
+c2.metric(
+    "JS(p_data ‖ p_g)", f"{(losses.LOG4 - value) / 2:.4f}", help="between 0 and log 2 ≈ 0.693"
+)
+st.plotly_chart(
+    figures.optimal_discriminator_figure(x, p_data, p_g, d_star), key="dstar", width="stretch"
+)
+st.caption(
+    "p_data = N(4, 1.25²), the data of the 1-D GAN page. Move G onto it to see D* flatten to ½."
+)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-st.set_page_config(page_title="GAN Playground", page_icon=":material/sports_kabaddi:", layout="wide")
+st.set_page_config(
+    page_title="GAN Playground", page_icon=":material/sports_kabaddi:", layout="wide"
+)
 
 GAN_LOOP = """
 digraph gan {

@@ -14,6 +14,8 @@ torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 
 @pytest.fixture(autouse=True)
-def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Runs and caches of a test go to a temporary folder, never the user's."""
     monkeypatch.setenv("PLAYGROUND_RUNS", str(tmp_path_factory.mktemp("runs")))

@@ -15,8 +15,12 @@ _GRID = np.linspace(0.001, 0.999, 400)
 def bce_curves(prediction: float, label: int) -> go.Figure:
     """-log(ŷ) (label 1) and -log(1-ŷ) (label 0) over ŷ, the current point marked."""
     fig = go.Figure()
-    fig.add_scatter(x=_GRID, y=losses.bce_curve(_GRID, 1), name="label y = 1: −log(ŷ)", line_color=REAL)
-    fig.add_scatter(x=_GRID, y=losses.bce_curve(_GRID, 0), name="label y = 0: −log(1 − ŷ)", line_color=FAKE)
+    fig.add_scatter(
+        x=_GRID, y=losses.bce_curve(_GRID, 1), name="label y = 1: −log(ŷ)", line_color=REAL
+    )
+    fig.add_scatter(
+        x=_GRID, y=losses.bce_curve(_GRID, 0), name="label y = 0: −log(1 − ŷ)", line_color=FAKE
+    )
     value = float(losses.bce_curve(np.array([prediction]), label)[0])
     fig.add_scatter(
         x=[prediction],
@@ -44,7 +48,9 @@ def generator_loss_curves(d_fake: float) -> go.Figure:
         ("minimax", "minimax: log(1 − D(G(z)))", FAKE),
         ("nonsaturating", "non-saturating: −log D(G(z))", GEN),
     ):
-        fig.add_scatter(x=d, y=losses.g_loss_curve(d, kind), name=name, line_color=color, row=1, col=1)
+        fig.add_scatter(
+            x=d, y=losses.g_loss_curve(d, kind), name=name, line_color=color, row=1, col=1
+        )
         grad = np.abs(losses.g_loss_logit_gradient(d, kind))
         fig.add_scatter(x=d, y=grad, name=name, line_color=color, showlegend=False, row=1, col=2)
         fig.add_scatter(
@@ -74,11 +80,17 @@ def optimal_discriminator_figure(
 ) -> go.Figure:
     """Two densities and the optimal discriminator D*(x) = p_data / (p_data + p_g)."""
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_scatter(x=x, y=p_data, name="p_data(x)", line_color=REAL, fill="tozeroy", secondary_y=False)
+    fig.add_scatter(
+        x=x, y=p_data, name="p_data(x)", line_color=REAL, fill="tozeroy", secondary_y=False
+    )
     fig.add_scatter(x=x, y=p_g, name="p_g(x)", line_color=FAKE, fill="tozeroy", secondary_y=False)
     fig.add_scatter(x=x, y=d_star, name="D*(x)", line=dict(color=DISC, width=3), secondary_y=True)
     fig.add_scatter(
-        x=[x[0], x[-1]], y=[0.5, 0.5], name="½", line=dict(color=OPTIMAL, dash="dash"), secondary_y=True
+        x=[x[0], x[-1]],
+        y=[0.5, 0.5],
+        name="½",
+        line=dict(color=OPTIMAL, dash="dash"),
+        secondary_y=True,
     )
     fig.update_yaxes(title_text="density", secondary_y=False)
     fig.update_yaxes(title_text="D*(x)", range=[0, 1.02], secondary_y=True)

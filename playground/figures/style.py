@@ -11,7 +11,9 @@ OPTIMAL = "#7f7f7f"  # closed-form optimum / reference lines
 GEN = "#ff7f0e"  # the generator's map / second loss
 
 
-def base_layout(fig: go.Figure, title: str, x_title: str, y_title: str, height: int = 360) -> go.Figure:
+def base_layout(
+    fig: go.Figure, title: str, x_title: str, y_title: str, height: int = 360
+) -> go.Figure:
     """Apply the shared look: title, axis titles, compact margins, legend on top."""
     fig.update_layout(
         title=title,

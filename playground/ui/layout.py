@@ -11,7 +11,9 @@ from playground.checkpoints import CheckpointError
 
 
 @contextmanager
-def errors_shown(expected: tuple[type[Exception], ...] = (ValueError, CheckpointError)) -> Iterator[None]:
+def errors_shown(
+    expected: tuple[type[Exception], ...] = (ValueError, CheckpointError),
+) -> Iterator[None]:
     """Show an expected problem (bad setting, bad file) as a clear message instead of a traceback.
 
     Settings and upload errors are ValueError subclasses with messages written for students; any

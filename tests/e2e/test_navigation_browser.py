@@ -26,7 +26,9 @@ def test_every_sidebar_page_renders_without_exception(page: Page, app_url: str) 
 
 def test_bce_slider_changes_the_loss_shown(page: Page, app_url: str) -> None:
     open_app(page, app_url, "bce_loss")
-    loss = page.get_by_test_id("stMetric").filter(has_text="BCE loss").get_by_test_id("stMetricValue")
+    loss = (
+        page.get_by_test_id("stMetric").filter(has_text="BCE loss").get_by_test_id("stMetricValue")
+    )
     expect(loss).to_have_text("1.2040")  # -log(0.3), the slider's starting point
     slider = page.get_by_role("slider", name="prediction ŷ = D(x)")
     slider.focus()

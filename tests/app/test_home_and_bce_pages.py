@@ -1,0 +1,62 @@
+"""Home and BCE pages under AppTest: they run, and the BCE widgets change the numbers shown."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from tests.app.conftest import open_page
+
+
+def metric(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_home_renders_the_lesson_and_a_link_to_every_page() -> None:
+    at = open_page()
+    assert not at.exception
+    assert at.title[0].value == "GAN Playground"
+    text = " ".join(m.value for m in at.markdown)
+    assert "P(Y | X)" in " ".join(s.value for s in at.subheader) and "forger" in text
+
+
+def test_bce_page_runs_and_shows_minus_log_of_the_prediction() -> None:
+    at = open_page("bce_loss.py")
+    assert not at.exception
+    assert float(metric(at, "BCE loss")) == pytest.approx(-math.log(0.3), abs=1e-4)
+
+
+def test_bce_slider_and_label_change_the_loss() -> None:
+    at = open_page("bce_loss.py")
+    at.slider(key="bce_prediction").set_value(0.8).run()
+    assert float(metric(at, "BCE loss")) == pytest.approx(-math.log(0.8), abs=1e-4)
+    at.button_group(key="bce_label").set_value(0).run()
+    assert float(metric(at, "BCE loss")) == pytest.approx(-math.log(0.2), abs=1e-4)
+
+
+def test_minibatch_mean_equals_torch_bce() -> None:
+    at = open_page("bce_loss.py")
+    labels = torch.tensor([1.0, 1.0, 0.0, 0.0])
+    preds = torch.tensor([0.9, 0.6, 0.2, 0.7])
+    expected = F.binary_cross_entropy(preds.double(), labels.double()).item()
+    assert float(metric(at, "mean BCE of the batch")) == pytest.approx(expected, abs=1e-4)
+
+
+def test_generator_gradient_metrics_follow_the_slider() -> None:
+    at = open_page("bce_loss.py")
+    at.select_slider(key="bce_d_fake").set_value(0.001).run()
+    assert float(metric(at, "minimax |gradient|")) == pytest.approx(0.001, abs=1e-4)
+    assert float(metric(at, "non-saturating |gradient|")) == pytest.approx(0.999, abs=1e-4)
+
+
+def test_optimal_d_value_is_log4_when_generator_matches_data() -> None:
+    at = open_page("bce_loss.py")
+    at.slider(key="dstar_g_mean").set_value(4.0)
+    at.slider(key="dstar_g_std").set_value(1.25).run()
+    assert float(metric(at, "D's loss at D* (log 4 − 2·JS)")) == pytest.approx(
+        math.log(4), abs=1e-3
+    )
+    assert float(metric(at, "JS(p_data ‖ p_g)")) == pytest.approx(0.0, abs=1e-3)
