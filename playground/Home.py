@@ -1,7 +1,7 @@
 """GAN Playground entry point: `streamlit run playground/Home.py`.
 
 Registers the pages in ../pages with st.navigation (paths are relative to this script) and renders
-the Home lesson. Adding a page = one file in pages/ and one line in PAGES.
+the Home lesson. Adding a page = one file in pages/ and one `lesson(...)` line in PAGES.
 """
 
 from __future__ import annotations
@@ -62,20 +62,28 @@ def home() -> None:
     )
     st.graphviz_chart(GAN_LOOP, width="stretch")
     st.subheader("Where to go next")
-    for page in PAGES[1:]:
-        st.page_link(page, label=f"**{page.title}**: {LESSONS[page.title]}", icon=page.icon)
+    for page, lesson in LESSONS:
+        st.page_link(page, label=f"**{page.title}**: {lesson}", icon=page.icon)
 
 
-LESSONS = {
-    "BCE loss": "the loss both players use, why log(1 − D(G(z))) saturates and −log D(G(z)) "
-    "does not, and the optimal discriminator D*.",
-    "1-D Gaussian GAN": "train a tiny GAN on N(4, 1.25) one D or G step at a time; watch D(x) "
-    "chase D*(x), the fakes follow the gradient, rewind any step.",
-}
+LESSONS: list[tuple[st.Page, str]] = []
+
+
+def lesson(path: str, title: str, icon: str, summary: str) -> st.Page:
+    """A course page in ../pages, listed on Home with its one-line summary."""
+    page = st.Page(path, title=title, icon=icon)
+    LESSONS.append((page, summary))
+    return page
+
 
 PAGES = [
     st.Page(home, title="Home", icon=":material/home:", default=True),
-    st.Page("../pages/bce_loss.py", title="BCE loss", icon=":material/functions:"),
+    lesson(
+        "../pages/bce_loss.py",
+        "BCE loss",
+        ":material/functions:",
+        "the loss both players use, why log(1 − D(G(z))) saturates and −log D(G(z)) does not, and the optimal discriminator D*.",
+    ),
 ]
 
 st.navigation(PAGES).run()
