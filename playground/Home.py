@@ -7,6 +7,7 @@ the Home lesson. Adding a page = one file in pages/ and one `lesson(...)` line i
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.navigation.page import StreamlitPage
 
 st.set_page_config(
     page_title="GAN Playground", page_icon=":material/sports_kabaddi:", layout="wide"
@@ -62,14 +63,14 @@ def home() -> None:
     )
     st.graphviz_chart(GAN_LOOP, width="stretch")
     st.subheader("Where to go next")
-    for page, lesson in LESSONS:
-        st.page_link(page, label=f"**{page.title}**: {lesson}", icon=page.icon)
+    for page, summary in LESSONS:
+        st.page_link(page, label=f"**{page.title}**: {summary}", icon=page.icon)
 
 
-LESSONS: list[tuple[st.Page, str]] = []
+LESSONS: list[tuple[StreamlitPage, str]] = []
 
 
-def lesson(path: str, title: str, icon: str, summary: str) -> st.Page:
+def lesson(path: str, title: str, icon: str, summary: str) -> StreamlitPage:
     """A course page in ../pages, listed on Home with its one-line summary."""
     page = st.Page(path, title=title, icon=icon)
     LESSONS.append((page, summary))

@@ -34,13 +34,16 @@ def _d_block(c_in: int, c_out: int) -> nn.Sequential:
     )
 
 
-def weights_init(module: nn.Module) -> None:
-    """DCGAN initialisation: conv weights ~ N(0, 0.02), BatchNorm weights ~ N(1, 0.02), bias 0."""
+def weights_init(module: nn.Module, generator: torch.Generator | None = None) -> None:
+    """DCGAN initialisation: conv weights ~ N(0, 0.02), BatchNorm weights ~ N(1, 0.02), bias 0.
+
+    Pass a seeded `generator` (via functools.partial) to draw from it instead of the global RNG.
+    """
     if isinstance(module, nn.Conv2d | nn.ConvTranspose2d):
-        nn.init.normal_(module.weight, 0.0, 0.02)
+        nn.init.normal_(module.weight, 0.0, 0.02, generator=generator)
         nn.init.zeros_(module.bias)
     elif isinstance(module, nn.BatchNorm2d):
-        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.normal_(module.weight, 1.0, 0.02, generator=generator)
         nn.init.zeros_(module.bias)
 
 
