@@ -1,0 +1,79 @@
+"""Time one button press of the 1-D GAN page: one update plus every figure rebuilt (budget 50 ms).
+
+Run: python bench/bench_stepper.py [--presses 200] [--history 300]
+A press is what the page does server-side after a click: the update (D step, G step or k D + 1 G,
+each with its history entry, snapshot and read-out), the history curves, and the six figures.
+Also reported: the same plus what st.plotly_chart adds to ship them (figure dict + JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable
+
+import plotly.io as pio
+import plotly.tools
+
+from playground.figures.toy import all_figures
+from playground.toy import ToyGAN, ToySettings
+
+BUDGET_MS = 50.0
+
+
+def press_and_draw(gan: ToyGAN, update: Callable[[], object]) -> dict:
+    """One click: the update, then the read-out, the curves and all figures."""
+    update()
+    return all_figures(gan.readout(), gan.curves())
+
+
+def ship(figures: dict) -> None:
+    """What st.plotly_chart does with each figure before it leaves the server."""
+    for fig in figures.values():
+        pio.to_json(
+            plotly.tools.return_figure_from_figure_or_data(fig, validate_figure=True),
+            validate=False,
+        )
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presses", type=int, default=200)
+    parser.add_argument("--history", type=int, default=300, help="steps taken before timing")
+    args = parser.parse_args()
+
+    gan = ToyGAN(ToySettings())
+    gan.run(args.history)  # a realistic history: curves with hundreds of points
+    updates = [gan.d_step, gan.g_step, gan.step]
+    press_ms, shipped_ms = [], []
+    for i in range(args.presses):
+        started = time.perf_counter()
+        figures = press_and_draw(gan, updates[i % len(updates)])
+        press_ms.append((time.perf_counter() - started) * 1e3)
+        ship(figures)
+        shipped_ms.append((time.perf_counter() - started) * 1e3)
+
+    median = statistics.median(press_ms)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"{args.presses} presses (D, G, 1 D + 1 G in turn) after {args.history} steps; load average {load:.1f}"
+    )
+    print(
+        f"press = update + read-out + 6 figures: median {median:.1f} ms, p90 {percentile(press_ms, 0.9):.1f} ms; "
+        f"budget {BUDGET_MS:.0f} ms -> {BUDGET_MS / median:.1f}x headroom"
+    )
+    print(
+        f"press + st.plotly_chart serialisation: median {statistics.median(shipped_ms):.1f} ms, "
+        f"p90 {percentile(shipped_ms, 0.9):.1f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()

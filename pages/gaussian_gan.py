@@ -1,0 +1,73 @@
+"""1-D Gaussian GAN: press "D step" and "G step" and watch each network move."""
+
+import streamlit as st
+
+from playground.figures import toy as figures
+from playground.ui import stepper
+from playground.ui.layout import page_header
+
+page_header(
+    "A 1-D Gaussian GAN, one update at a time",
+    "The real data are numbers drawn from a Gaussian (N(4, 1.25²) by default). The generator G turns noise z "
+    "into one number; the discriminator D outputs the probability that a number is real. "
+    "**D step** trains D on one mini-batch of real and fake numbers; **G step** moves G so that "
+    "D rates its fakes as more real. Everything here can be drawn exactly, so watch D(x) chase "
+    "the best possible discriminator D\\*(x), and the fakes follow the arrows. By default D learns "
+    "8× faster than G, which lets the game settle instead of circling the answer.",
+)
+
+gan = stepper.current_gan()
+stepper.settings_panel(gan)
+stepper.step_buttons(gan)
+stepper.press_summary(gan)
+
+settings = gan.settings
+charts = figures.all_figures(gan.readout(), gan.curves())
+
+
+def chart(key: str) -> None:
+    st.plotly_chart(charts[key], key=key, width="stretch")
+
+
+left, right = st.columns(2)
+with left:
+    chart("toy_densities")
+    st.caption(
+        "Red points: fixed fakes G(z) (same z every step, so they move only when G moves). Each "
+        "arrow points where the next G step pushes that fake: −∂loss/∂x̃, towards higher D(x)."
+    )
+with right:
+    chart("toy_discriminator")
+    st.caption(
+        "For the current G the best D is D\\*(x) = p_data / (p_data + p_g). A few D steps pull "
+        "D(x) towards it; when p_g = p_data, D\\* = ½ everywhere and G gets no more signal."
+    )
+
+left, right = st.columns(2)
+with left:
+    chart("toy_map")
+    st.caption(
+        "G is a function from noise to data. One exact answer stretches the noise's CDF onto the "
+        "Gaussian's (dashed): x = μ + σ·Φ⁻¹(F(z))."
+        if settings.noise_dim == 1
+        else "With several noise coordinates G(z) is drawn against the first one only."
+    )
+with right:
+    chart("toy_losses")
+    st.caption(
+        "At equilibrium D says ½ to everything: its two-term loss is log 4 ≈ 1.386 and G's loss "
+        "sits on its dashed line. A D loss far below log 4 means D is winning."
+    )
+
+left, right = st.columns(2)
+with left:
+    chart("toy_d_outputs")
+with right:
+    chart("toy_divergences")
+
+st.subheader("Rewind")
+stepper.rewind_control(gan)
+st.caption(
+    "The settings and the seed are in this page's address: copy it to share the experiment "
+    "(add lock=lr_d,g_loss to fix chosen controls). Same seed and same presses give the same numbers."
+)

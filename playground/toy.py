@@ -1,0 +1,802 @@
+"""The 1-D Gaussian GAN: toy data, two tiny MLPs and `ToyGAN`, a stepper a student drives by hand.
+
+Real data x ~ N(real_mean, real_std^2); noise z ~ U(-1, 1)^d (as in the classic 50-line GAN) or
+N(0, I_d). G maps z to one number, D maps one number to a *logit*. Every update goes through
+`playground.gan.GANStepper`; `ToyGAN` adds what a live lesson needs on top of it:
+
+- a history with one entry per update (losses, KL/JS, a snapshot), bounded and thinned, so any
+  earlier step can be restored exactly (parameters, optimizer state, batch RNG, counters);
+- hyper-parameter changes in place (the optimizers keep their state), and a clear list of the
+  changes that need new networks;
+- read-outs on a fixed grid for the figures: p_data(x), a KDE of p_g(x) from fixed evaluation
+  noise, D(x), D*(x) = p_data / (p_data + p_g), the map z -> x, and dloss/dx for each shown fake.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, fields, replace
+from statistics import NormalDist
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from playground.gan import GANStepper, Snapshot, StepRecord, frozen
+from playground.losses import (
+    G_LOSSES,
+    LOG4,
+    gaussian_pdf,
+    generator_loss,
+    js_divergence,
+    kl_divergence,
+    optimal_discriminator,
+)
+
+NOISE_KINDS = ("uniform", "gaussian")
+OPTIMIZERS = ("adam", "sgd")
+
+# -- settings ------------------------------------------------------------------------------------
+
+
+class ToySettingsError(ValueError):
+    """A 1-D GAN setting outside its allowed range (the message names the field and the range)."""
+
+
+SETTING_RANGES: dict[str, tuple[float, float]] = {
+    "real_mean": (-10.0, 10.0),
+    "real_std": (0.1, 5.0),
+    "noise_dim": (1, 8),
+    "g_hidden": (2, 128),
+    "d_hidden": (2, 128),
+    "lr_d": (1e-5, 1.0),
+    "lr_g": (1e-5, 1.0),
+    "momentum": (0.0, 0.99),
+    "beta1": (0.0, 0.999),
+    "beta2": (0.0, 0.9999),
+    "batch_size": (1, 1024),
+    "k_d": (1, 20),
+    "seed": (0, 2**31 - 1),
+}
+"""Inclusive bounds of every numeric setting (the settings form uses the same numbers)."""
+
+SETTING_CHOICES: dict[str, tuple[str, ...]] = {
+    "noise": NOISE_KINDS,
+    "optimizer": OPTIMIZERS,
+    "g_loss": G_LOSSES,
+}
+
+REBUILD_FIELDS = (
+    "real_mean",
+    "real_std",
+    "noise",
+    "noise_dim",
+    "g_hidden",
+    "d_hidden",
+    "optimizer",
+    "seed",
+)
+"""Settings that need new networks, optimizers or data: changing one means starting over."""
+
+
+@dataclass(frozen=True)
+class ToySettings:
+    """Everything that defines a 1-D GAN experiment (a URL carries exactly these fields)."""
+
+    real_mean: float = 4.0
+    real_std: float = 1.25
+    noise: str = "uniform"  # "uniform": U(-1, 1)^d, "gaussian": N(0, I_d)
+    noise_dim: int = 1
+    g_hidden: int = 16  # width of G's two hidden layers
+    d_hidden: int = 32  # width of D's two hidden layers
+    optimizer: str = "adam"
+    # D learns 8x faster than G (two time-scale updates): G then follows a nearly optimal D and
+    # the default run settles on N(4, 1.25) instead of circling it.
+    lr_d: float = 2e-3
+    lr_g: float = 2.5e-4
+    momentum: float = 0.0  # SGD only
+    beta1: float = 0.5  # Adam only
+    beta2: float = 0.999  # Adam only
+    batch_size: int = 128
+    g_loss: str = "nonsaturating"
+    k_d: int = 1  # D updates per G update in "k D + 1 G" and "Run N steps"
+    seed: int = 0
+
+    def validate(self) -> ToySettings:
+        """Return self, or raise ToySettingsError naming the first bad field and its allowed range."""
+        for name, (low, high) in SETTING_RANGES.items():
+            value = getattr(self, name)
+            whole = isinstance(low, int)
+            kind_ok = isinstance(value, int) if whole else isinstance(value, int | float)
+            if (
+                isinstance(value, bool)
+                or not kind_ok
+                or not (math.isfinite(value) and low <= value <= high)
+            ):
+                what = f"a whole number in [{low}, {high}]" if whole else f"in [{low:g}, {high:g}]"
+                raise ToySettingsError(f"{name} must be {what}, got {value!r}")
+        for name, allowed in SETTING_CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ToySettingsError(
+                    f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}"
+                )
+        return self
+
+    def to_params(self) -> dict[str, str]:
+        """URL query parameters: the seed and every field that differs from the default."""
+        default = ToySettings()
+        return {
+            f.name: _format(getattr(self, f.name))
+            for f in fields(self)
+            if f.name == "seed" or getattr(self, f.name) != getattr(default, f.name)
+        }
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> ToySettings:
+        """Settings from URL query parameters (missing fields take their defaults), validated."""
+        types = {f.name: type(getattr(cls(), f.name)) for f in fields(cls)}
+        unknown = sorted(set(params) - set(types))
+        if unknown:
+            raise ToySettingsError(
+                f"unknown setting {unknown[0]!r} in the link; known: {', '.join(types)}"
+            )
+        values = {name: _parse(name, text, types[name]) for name, text in params.items()}
+        return cls(**values).validate()
+
+    def rebuild_fields(self, other: ToySettings) -> tuple[str, ...]:
+        """The settings that differ from `other` and need new networks (empty: change in place)."""
+        return tuple(name for name in REBUILD_FIELDS if getattr(self, name) != getattr(other, name))
+
+
+def _format(value: object) -> str:
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _parse(name: str, text: str, kind: type) -> object:
+    try:
+        return kind(text)
+    except ValueError:
+        expected = {int: "a whole number", float: "a number"}.get(kind, "text")
+        raise ToySettingsError(f"{name} must be {expected}, got {text!r}") from None
+
+
+# -- data and networks --------------------------------------------------------------------------
+
+
+def stream_seed(seed: int, purpose: str) -> int:
+    """An independent seed per purpose ("init", "batches", "evaluation") derived from one seed."""
+    words = [seed, *purpose.encode()]
+    return int(np.random.SeedSequence(words).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+def sample_noise(kind: str, count: int, dim: int, generator: torch.Generator) -> Tensor:
+    """z of shape (count, dim): U(-1, 1) or N(0, 1) in each coordinate."""
+    if kind == "uniform":
+        return torch.rand(count, dim, generator=generator) * 2.0 - 1.0
+    return torch.randn(count, dim, generator=generator)
+
+
+class ToySource:
+    """The BatchSource of the 1-D GAN: real x ~ N(mean, std^2) and noise z, from one RNG."""
+
+    def __init__(self, settings: ToySettings, generator: torch.Generator) -> None:
+        self.settings = settings
+        self.generator = generator
+
+    def real(self) -> tuple[Tensor, None]:
+        s = self.settings
+        x = torch.randn(s.batch_size, 1, generator=self.generator) * s.real_std + s.real_mean
+        return x, None
+
+    def noise(self) -> tuple[Tensor, None]:
+        s = self.settings
+        return sample_noise(s.noise, s.batch_size, s.noise_dim, self.generator), None
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"rng": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.generator.set_state(state["rng"])
+
+
+def _linear(fan_in: int, fan_out: int, generator: torch.Generator) -> nn.Linear:
+    """nn.Linear with PyTorch's default U(-1/sqrt(fan_in), 1/sqrt(fan_in)) init, drawn from
+    `generator` instead of the global RNG."""
+    layer = torch.nn.utils.skip_init(nn.Linear, fan_in, fan_out)
+    bound = 1.0 / math.sqrt(fan_in)
+    with torch.no_grad():
+        layer.weight.uniform_(-bound, bound, generator=generator)
+        layer.bias.uniform_(-bound, bound, generator=generator)
+    return layer
+
+
+def make_generator(settings: ToySettings, generator: torch.Generator) -> nn.Sequential:
+    """G: z (batch, noise_dim) -> x (batch, 1); smooth (ELU) so the map z -> x is a curve."""
+    h = settings.g_hidden
+    return nn.Sequential(
+        _linear(settings.noise_dim, h, generator), nn.ELU(),
+        _linear(h, h, generator), nn.ELU(),
+        _linear(h, 1, generator),
+    )  # fmt: skip
+
+
+def make_discriminator(settings: ToySettings, generator: torch.Generator) -> nn.Sequential:
+    """D: x (batch, 1) -> logit (batch, 1). No sigmoid: the losses take logits."""
+    h = settings.d_hidden
+    return nn.Sequential(
+        _linear(1, h, generator), nn.LeakyReLU(0.2),
+        _linear(h, h, generator), nn.LeakyReLU(0.2),
+        _linear(h, 1, generator),
+    )  # fmt: skip
+
+
+def make_optimizer(settings: ToySettings, params: Any, lr: float) -> torch.optim.Optimizer:
+    if settings.optimizer == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=(settings.beta1, settings.beta2))
+    return torch.optim.SGD(params, lr=lr, momentum=settings.momentum)
+
+
+_THREADS_LOCK = threading.Lock()
+_threads_users = 0
+_threads_saved = 1
+
+
+@contextmanager
+def single_threaded() -> Iterator[None]:
+    """Run torch on one thread inside the block (restored when the last user leaves).
+
+    The toy's matrices are 64 x 32: handing them to a second BLAS thread costs far more than the
+    maths, and on a loaded 2-core machine a 2-thread 64x32 matmul can take milliseconds.
+    """
+    global _threads_users, _threads_saved
+    with _THREADS_LOCK:
+        if _threads_users == 0:
+            _threads_saved = torch.get_num_threads()
+            torch.set_num_threads(1)
+        _threads_users += 1
+    try:
+        yield
+    finally:
+        with _THREADS_LOCK:
+            _threads_users -= 1
+            if _threads_users == 0:
+                torch.set_num_threads(_threads_saved)
+
+
+# -- read-outs (pure) ---------------------------------------------------------------------------
+
+
+def make_grid(settings: ToySettings, points: int = 201) -> np.ndarray:
+    """The x grid of every curve: the data +- 4 std and the origin, where G starts."""
+    low = min(settings.real_mean - 4.0 * settings.real_std, -3.0)
+    high = max(settings.real_mean + 4.0 * settings.real_std, 3.0)
+    return np.linspace(low, high, points)
+
+
+def silverman_bandwidth(samples: np.ndarray) -> float:
+    """Silverman's rule of thumb h = 0.9 min(std, IQR / 1.34) n^(-1/5)."""
+    q75, q25 = np.percentile(samples, [75, 25])
+    spread = min(float(samples.std()), float(q75 - q25) / 1.34) or float(samples.std())
+    return 0.9 * spread * samples.size**-0.2
+
+
+def kde(samples: np.ndarray, x: np.ndarray, bandwidth: float | None = None) -> np.ndarray:
+    """Gaussian kernel density estimate p(x) = 1/n sum_i N(x; s_i, h^2) on the uniform grid x.
+
+    Binned: each sample is split linearly between its two nearest grid points (the grid padded
+    by 4h so nearby outside samples count), then the counts are convolved with the kernel; this
+    is O(n + grid) instead of O(n * grid) and differs from the exact sum by O((dx / h)^2).
+    h defaults to Silverman's rule, floored at two grid steps so a collapsed generator still gives
+    a narrow bump. Non-finite samples are dropped.
+    """
+    s = np.asarray(samples, dtype=np.float64)
+    s = s[np.isfinite(s)]
+    if s.size == 0:
+        return np.zeros_like(x, dtype=np.float64)
+    dx = float(x[1] - x[0])
+    h = max(silverman_bandwidth(s), 2.0 * dx) if bandwidth is None else bandwidth
+    pad = math.ceil(4.0 * h / dx)
+    size = x.size + 2 * pad
+    position = (s - (x[0] - pad * dx)) / dx
+    position = position[(position >= 0) & (position < size - 1)]
+    left = np.floor(position).astype(np.int64)
+    right_share = position - left
+    counts = np.bincount(left, 1.0 - right_share, size) + np.bincount(left + 1, right_share, size)
+    offsets = np.arange(-pad, pad + 1) * dx
+    kernel = np.exp(-0.5 * (offsets / h) ** 2) / (h * math.sqrt(2.0 * math.pi))
+    density = np.convolve(counts, kernel, mode="same") / s.size
+    return density[pad : pad + x.size]
+
+
+def divergences(p_data: np.ndarray, p_g: np.ndarray, dx: float) -> tuple[float, float]:
+    """(KL(p_data || p_g), JS(p_data || p_g)) of two densities sampled on one grid."""
+    return kl_divergence(p_data, p_g, dx), js_divergence(p_data, p_g, dx)
+
+
+def fake_gradients(discriminator: nn.Module, fake: Tensor, g_loss: str) -> Tensor:
+    """dl/dx~ for each fake x~, l its own generator loss: a G step moves x~ along -dl/dx~.
+
+    non-saturating l = softplus(-D_logit(x~)), minimax l = -softplus(D_logit(x~)).
+    """
+    x = fake.detach().reshape(-1, 1).clone().requires_grad_(True)
+    with frozen(discriminator):
+        logits = discriminator(x).reshape(-1)
+        # generator_loss is a batch mean; times n it is the sum of each fake's own loss.
+        total = generator_loss(logits, g_loss) * logits.numel()
+        (grad,) = torch.autograd.grad(total, x)
+    return grad.reshape(-1)
+
+
+def perfect_map(settings: ToySettings, noise: np.ndarray, increasing: bool = True) -> np.ndarray:
+    """One exact generator for noise_dim = 1: x = mean + std * Phi^-1(F_z(z)) (inverse-CDF map)."""
+    u = (noise + 1.0) / 2.0 if settings.noise == "uniform" else _normal_cdf(noise)
+    u = u if increasing else 1.0 - u
+    u = np.clip(u, 1e-6, 1.0 - 1e-6)
+    inv = np.array([NormalDist().inv_cdf(float(p)) for p in u])
+    return settings.real_mean + settings.real_std * inv
+
+
+def _normal_cdf(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.vectorize(math.erf)(np.asarray(z) / math.sqrt(2.0)))
+
+
+@dataclass(frozen=True)
+class Measures:
+    """The numbers one history entry keeps, measured on the fixed evaluation samples.
+
+    d_real = integral p_data(x) D(x) dx, d_fake = mean D(G(z)) over the evaluation noise,
+    push = mean -dl/dx~ over the shown fakes (> 0: G pushes the fakes right).
+    """
+
+    kl: float
+    js: float
+    fake_mean: float
+    fake_std: float
+    d_real: float
+    d_fake: float
+    push: float
+
+
+@dataclass(frozen=True)
+class Readout:
+    """Everything the figures draw for the current state, as numpy arrays on one grid."""
+
+    x: np.ndarray
+    p_data: np.ndarray
+    p_g: np.ndarray
+    d_x: np.ndarray  # D(x) = sigmoid(logit)
+    d_star: np.ndarray  # p_data / (p_data + p_g)
+    fake: np.ndarray  # the shown fakes G(z_i)
+    fake_d: np.ndarray  # D(G(z_i))
+    fake_grad: np.ndarray  # dl/dx~ at each shown fake
+    map_noise: np.ndarray  # z (first coordinate) of the map z -> x
+    map_fake: np.ndarray  # G(z)
+    map_perfect: np.ndarray  # an exact map for noise_dim = 1 (empty otherwise)
+    measures: Measures
+    settings: ToySettings
+
+
+@dataclass(frozen=True)
+class Curves:
+    """History of the numbers up to the current step (NaN where a step did not measure one)."""
+
+    step: np.ndarray
+    d_loss: np.ndarray
+    g_loss: np.ndarray
+    d_real: np.ndarray
+    d_fake: np.ndarray
+    kl: np.ndarray
+    js: np.ndarray
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One step of the history: what the press did and the state right after it."""
+
+    step: int  # 0 = the freshly built GAN, then one per update call
+    label: str  # "start", "d", "g" or "dg"
+    record: StepRecord | None
+    measures: Measures
+    snapshot: Snapshot | None  # None once thinned away: this step can no longer be restored
+
+
+@dataclass(frozen=True)
+class Press:
+    """The last button press: its label and the history steps it went from and to."""
+
+    label: str
+    before: Entry
+    after: Entry
+    count: int = 1
+
+
+# -- the stepper --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryLimits:
+    """How much history a ToyGAN keeps: every snapshot of the last `recent` steps, at most
+    `older` snapshots before them, and at most `entries` entries (thinned by halving).
+
+    A snapshot of the default networks is ~45 kB, so a session holds at most ~18 MB of them.
+    """
+
+    recent: int = 300
+    older: int = 100
+    entries: int = 5000
+
+
+class ToyGAN:
+    """A 1-D GAN driven one update at a time, with a rewindable history and figure read-outs."""
+
+    EVAL_SAMPLES: ClassVar[int] = 1000
+    SHOWN_FAKES: ClassVar[int] = 48
+
+    def __init__(self, settings: ToySettings, limits: HistoryLimits | None = None) -> None:
+        self.settings = settings.validate()
+        self.limits = limits or HistoryLimits()
+        init = torch.Generator().manual_seed(stream_seed(settings.seed, "init"))
+        generator = make_generator(settings, init)
+        discriminator = make_discriminator(settings, init)
+        self.source = ToySource(
+            settings, torch.Generator().manual_seed(stream_seed(settings.seed, "batches"))
+        )
+        self.stepper = GANStepper(
+            generator,
+            discriminator,
+            g_opt=make_optimizer(settings, generator.parameters(), settings.lr_g),
+            d_opt=make_optimizer(settings, discriminator.parameters(), settings.lr_d),
+            source=self.source,
+            g_loss=settings.g_loss,
+        )
+        evaluation = torch.Generator().manual_seed(stream_seed(settings.seed, "evaluation"))
+        # Fixed evaluation noise: the density and the shown fakes move only when G moves.
+        self.eval_noise = sample_noise(
+            settings.noise, self.EVAL_SAMPLES, settings.noise_dim, evaluation
+        )
+        self.grid = make_grid(settings)
+        self._grid_t = torch.tensor(self.grid, dtype=torch.float32).reshape(-1, 1)
+        self.p_data = gaussian_pdf(self.grid, settings.real_mean, settings.real_std)
+        self._map_noise = self._map_inputs()
+        if settings.noise_dim == 1:  # the exact maps never change: compute them once
+            z = self._map_noise[:, 0].double().numpy()
+            self._perfect = {up: perfect_map(settings, z, up) for up in (True, False)}
+        self._version = 0
+        self._readout: tuple[tuple[int, int, int], Readout] | None = None
+        with single_threaded():
+            start = Entry(0, "start", None, self.readout().measures, self.stepper.snapshot())
+        self.entries: list[Entry] = [start]
+        self.cursor = 0
+        self.last_press: Press | None = None
+
+    @property
+    def generator(self) -> nn.Module:
+        return self.stepper.generator
+
+    @property
+    def discriminator(self) -> nn.Module:
+        return self.stepper.discriminator
+
+    @property
+    def d_steps(self) -> int:
+        return self.stepper.d_steps
+
+    @property
+    def g_steps(self) -> int:
+        return self.stepper.g_steps
+
+    @property
+    def current(self) -> Entry:
+        return self.entries[self.cursor]
+
+    # -- presses ----------------------------------------------------------------------------
+
+    def d_step(self) -> StepRecord:
+        """Exactly one D update on one mini-batch of real and fake samples."""
+        return self._press("d", 1, self.stepper.d_step)
+
+    def g_step(self) -> StepRecord:
+        """Exactly one G update."""
+        return self._press("g", 1, self.stepper.g_step)
+
+    def step(self, k_d: int | None = None) -> StepRecord:
+        """k_d D updates then one G update (k_d from the settings by default)."""
+        k = self.settings.k_d if k_d is None else k_d
+        return self._press("dg", 1, lambda: self.stepper.step(k))
+
+    def run(self, iterations: int, k_d: int | None = None) -> StepRecord:
+        """`iterations` times step(k_d); each iteration is one history entry."""
+        if iterations < 1:
+            raise ValueError(f"iterations must be at least 1, got {iterations}")
+        k = self.settings.k_d if k_d is None else k_d
+        return self._press("run", iterations, lambda: self.stepper.step(k))
+
+    def _press(self, label: str, count: int, update: Callable[[], StepRecord]) -> StepRecord:
+        with single_threaded():
+            return self._updates(label, count, update)
+
+    def _updates(self, label: str, count: int, update: Callable[[], StepRecord]) -> StepRecord:
+        before = self.current
+        # A press after a rewind replaces the future that was rewound past.
+        del self.entries[self.cursor + 1 :]
+        for _ in range(count):
+            record = update()
+            self._changed()
+            entry_label = "dg" if label == "run" else label
+            entry = Entry(
+                self.entries[-1].step + 1,
+                entry_label,
+                record,
+                self.readout().measures,
+                self.stepper.snapshot(),
+            )
+            self.entries.append(entry)
+            self._thin()
+        self.cursor = len(self.entries) - 1
+        self.last_press = Press(label, before, self.current, count)
+        return record
+
+    def _thin(self) -> None:
+        """Keep the history bounded: recent snapshots all, older ones halved, entries halved."""
+        limits = self.limits
+        older = self.entries[: max(0, len(self.entries) - limits.recent)]
+        with_snapshot = [i for i, e in enumerate(older) if e.snapshot is not None and i > 0]
+        if len(with_snapshot) > limits.older:
+            for i in with_snapshot[1::2]:
+                self.entries[i] = replace(self.entries[i], snapshot=None)
+        if len(self.entries) > limits.entries:
+            old = len(self.entries) - limits.recent
+            self.entries[:old] = self.entries[:old:2]  # keeps the start (index 0)
+
+    # -- rewind -----------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        """Networks, optimizer states, batch RNG and counters, deep-copied."""
+        return self.stepper.snapshot()
+
+    def restore(self, snapshot: Snapshot) -> None:
+        """Put the networks, optimizers, RNG and counters back at `snapshot`; the current
+        hyper-parameters (learning rates, betas, loss) stay those of the settings."""
+        self.stepper.restore(snapshot)
+        self._apply_hyperparameters()
+        self._changed()
+
+    def rewind_steps(self) -> list[int]:
+        """The steps that can be restored (the future after a rewind included, until a press)."""
+        return [e.step for e in self.entries if e.snapshot is not None]
+
+    def rewind(self, step: int) -> None:
+        """Go back (or forward again) to history step `step`; the next press drops later steps."""
+        for position, entry in enumerate(self.entries):
+            if entry.step == step and entry.snapshot is not None:
+                self.restore(entry.snapshot)
+                self.cursor = position
+                self.last_press = None
+                return
+        raise ValueError(f"step {step} cannot be restored; restorable: {self.rewind_steps()[-5:]}")
+
+    # -- settings ---------------------------------------------------------------------------
+
+    def apply(self, settings: ToySettings) -> None:
+        """Change hyper-parameters in place: the optimizers keep their moments and step counts.
+
+        Raises ToySettingsError if `settings` changes a field that needs new networks.
+        """
+        settings.validate()
+        rebuild = self.settings.rebuild_fields(settings)
+        if rebuild:
+            raise ToySettingsError(
+                f"changing {', '.join(rebuild)} needs new networks: reset to apply it"
+            )
+        self.settings = settings
+        self.source.settings = settings
+        self._apply_hyperparameters()
+        self._changed()
+
+    def _apply_hyperparameters(self) -> None:
+        s = self.settings
+        for optimizer, lr in ((self.stepper.d_opt, s.lr_d), (self.stepper.g_opt, s.lr_g)):
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+                if s.optimizer == "adam":
+                    group["betas"] = (s.beta1, s.beta2)
+                else:
+                    group["momentum"] = s.momentum
+        self.stepper.g_loss = s.g_loss
+
+    # -- read-outs --------------------------------------------------------------------------
+
+    def _changed(self) -> None:
+        self._version += 1
+
+    def _map_inputs(self) -> Tensor:
+        if self.settings.noise_dim == 1:
+            # Inside the noise's support: the exact map x = mu + sigma Phi^-1(F(z)) is infinite
+            # at z = ±1 for uniform noise; ±0.99 already reaches ±2.6 std.
+            low, high = (-0.99, 0.99) if self.settings.noise == "uniform" else (-3.0, 3.0)
+            return torch.linspace(low, high, 101).reshape(-1, 1)
+        order = torch.argsort(self.eval_noise[:200, 0])
+        return self.eval_noise[:200][order]
+
+    def readout(self) -> Readout:
+        """The current state on the grid (cached until the next change)."""
+        # The counters are part of the key, so driving `self.stepper` directly is also seen.
+        key = (self._version, self.d_steps, self.g_steps)
+        if self._readout is not None and self._readout[0] == key:
+            return self._readout[1]
+        with single_threaded():
+            readout = self._compute_readout()
+        self._readout = (key, readout)
+        return readout
+
+    def _compute_readout(self) -> Readout:
+        with torch.no_grad():
+            fake_all = self.generator(self.eval_noise).reshape(-1)
+            d_x = torch.sigmoid(self.discriminator(self._grid_t)).reshape(-1).double().numpy()
+            d_fake_all = torch.sigmoid(self.discriminator(fake_all.reshape(-1, 1))).reshape(-1)
+            map_fake = self.generator(self._map_noise).reshape(-1).double().numpy()
+        shown = fake_all[: self.SHOWN_FAKES]
+        grad = fake_gradients(self.discriminator, shown, self.settings.g_loss).double().numpy()
+        fakes = fake_all.double().numpy()
+        p_g = kde(fakes, self.grid)
+        dx = float(self.grid[1] - self.grid[0])
+        kl, js = divergences(self.p_data, p_g, dx)
+        map_noise = self._map_noise[:, 0].double().numpy()
+        if self.settings.noise_dim == 1:  # the exact map that runs the same way as G's
+            map_perfect = self._perfect[bool(map_fake[-1] >= map_fake[0])]
+        else:
+            map_perfect = np.empty(0)
+        measures = Measures(
+            kl=kl,
+            js=js,
+            fake_mean=float(fakes.mean()),
+            fake_std=float(fakes.std()),
+            d_real=float(np.sum(self.p_data * d_x) * dx),
+            d_fake=float(d_fake_all.mean()),
+            push=float(-grad.mean()),
+        )
+        return Readout(
+            x=self.grid,
+            p_data=self.p_data,
+            p_g=p_g,
+            d_x=d_x,
+            d_star=optimal_discriminator(self.p_data, p_g),
+            fake=shown.double().numpy(),
+            fake_d=d_fake_all[: self.SHOWN_FAKES].double().numpy(),
+            fake_grad=grad,
+            map_noise=map_noise,
+            map_fake=map_fake,
+            map_perfect=map_perfect,
+            measures=measures,
+            settings=self.settings,
+        )
+
+    def curves(self) -> Curves:
+        """Losses, D outputs and KL/JS of every kept step up to the current one."""
+        entries = self.entries[: self.cursor + 1]
+        nan = float("nan")
+
+        def column(read: Callable[[Entry], float | None]) -> np.ndarray:
+            values = [read(e) for e in entries]
+            return np.array([nan if v is None else v for v in values], dtype=np.float64)
+
+        return Curves(
+            step=np.array([e.step for e in entries]),
+            d_loss=column(lambda e: e.record.d_loss if e.record else None),
+            g_loss=column(lambda e: e.record.g_loss if e.record else None),
+            d_real=column(lambda e: e.measures.d_real),
+            d_fake=column(lambda e: e.measures.d_fake),
+            kl=column(lambda e: e.measures.kl),
+            js=column(lambda e: e.measures.js),
+        )
+
+    def last_losses(self) -> dict[str, float | None]:
+        """The latest D loss, G loss, D(real) and D(fake) at or before the current step."""
+        shown: dict[str, float | None] = dict.fromkeys(("d_loss", "g_loss", "d_real", "d_fake"))
+        for entry in reversed(self.entries[: self.cursor + 1]):
+            if entry.record is None or all(v is not None for v in shown.values()):
+                break
+            for name, value in entry.record.losses().items():
+                if name in shown and shown[name] is None:
+                    shown[name] = value
+        return shown
+
+    def diverged(self) -> bool:
+        """True when the last update produced a NaN or infinite number."""
+        record = self.current.record
+        return record is not None and not (
+            record.is_finite() and math.isfinite(self.current.measures.fake_mean)
+        )
+
+    def explain(self) -> str:
+        """One line saying what the last press did, built from its numbers."""
+        if self.last_press is None:
+            return f"At step {self.current.step}: {self.d_steps} D and {self.g_steps} G updates so far."
+        return explain_press(self.last_press, self.settings)
+
+
+# -- explanations (pure) ------------------------------------------------------------------------
+
+
+def explain_press(press: Press, settings: ToySettings) -> str:
+    """One line, from the numbers, of what a press did (what D saw / how far the fakes moved)."""
+    before, after = press.before.measures, press.after.measures
+    record = press.after.record
+    assert record is not None
+    if press.label == "d":
+        return _explain_d(record, before, after, settings)
+    if press.label == "g":
+        return _explain_g(record, before, after, settings)
+    what = (
+        f"{settings.k_d} D + 1 G"
+        if press.count == 1
+        else f"{press.count} × ({settings.k_d} D + 1 G)"
+    )
+    return (
+        f"{what}: D loss {record.d_loss:.3f} (log 4 = {LOG4:.3f} at equilibrium), G loss {record.g_loss:.3f}; "
+        f"fake mean {before.fake_mean:.2f} → {after.fake_mean:.2f} and std {before.fake_std:.2f} → "
+        f"{after.fake_std:.2f} (data {settings.real_mean:g}, {settings.real_std:g}); "
+        f"JS {before.js:.3f} → {after.js:.3f}."
+    )
+
+
+def _explain_d(record: StepRecord, before: Measures, after: Measures, settings: ToySettings) -> str:
+    gap_before, gap_after = before.d_real - before.d_fake, after.d_real - after.d_fake
+    verdict = "better" if gap_after > gap_before else "worse"
+    return (
+        f"D step {record.d_steps}: D saw {settings.batch_size} real and {settings.batch_size} fake "
+        f"samples and rated them {record.d_real:.3f} and {record.d_fake:.3f} on average "
+        f"(loss {record.d_loss:.3f}; log 4 = {LOG4:.3f} when it cannot tell). After the update, "
+        f"mean D(real) {before.d_real:.3f} → {after.d_real:.3f} and mean D(fake) "
+        f"{before.d_fake:.3f} → {after.d_fake:.3f}: D got {verdict} at telling them apart."
+    )
+
+
+def _explain_g(record: StepRecord, before: Measures, after: Measures, settings: ToySettings) -> str:
+    moved = after.fake_mean - before.fake_mean
+    toward = abs(after.fake_mean - settings.real_mean) < abs(before.fake_mean - settings.real_mean)
+    side = "right" if before.push > 0 else "left"
+    weak = ""
+    if settings.g_loss == "minimax" and record.d_fake is not None and record.d_fake < 0.1:
+        weak = f" (minimax loss: its gradient is D(G(z)) ≈ {record.d_fake:.3f}, almost no signal)"
+    return (
+        f"G step {record.g_steps}: the fakes' mean moved {before.fake_mean:.3f} → {after.fake_mean:.3f} "
+        f"({moved:+.3f}, {'toward' if toward else 'away from'} the data mean {settings.real_mean:g}) "
+        f"because the arrows −∂loss/∂x̃ pointed {side} on average ({before.push:+.3f}){weak}; "
+        f"mean D(fake) {before.d_fake:.3f} → {after.d_fake:.3f}, G loss {record.g_loss:.3f}."
+    )
+
+
+__all__ = [
+    "NOISE_KINDS",
+    "OPTIMIZERS",
+    "REBUILD_FIELDS",
+    "SETTING_CHOICES",
+    "SETTING_RANGES",
+    "Curves",
+    "Entry",
+    "HistoryLimits",
+    "Measures",
+    "Press",
+    "Readout",
+    "ToyGAN",
+    "ToySettings",
+    "ToySettingsError",
+    "ToySource",
+    "divergences",
+    "explain_press",
+    "fake_gradients",
+    "kde",
+    "make_discriminator",
+    "make_generator",
+    "make_grid",
+    "perfect_map",
+    "sample_noise",
+    "silverman_bandwidth",
+    "single_threaded",
+    "stream_seed",
+]

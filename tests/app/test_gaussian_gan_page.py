@@ -1,0 +1,152 @@
+"""The 1-D GAN page through the real navigation: buttons move the right counters and numbers,
+rewind brings the numbers back, links set and lock settings, bad links show an error."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from playground.toy import ToyGAN, ToySettings
+from playground.ui import stepper
+from tests.app.conftest import ENTRY, open_page
+
+PAGE = "gaussian_gan.py"
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def press(at: AppTest, key: str) -> AppTest:
+    at.button(key=key).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def open_link(params: dict[str, str]) -> AppTest:
+    """The page opened from a link carrying `params` in its query string."""
+    at = AppTest.from_file(str(ENTRY), default_timeout=60)
+    at.query_params.update(params)
+    at.run()
+    at.switch_page(f"../pages/{PAGE}")
+    at.run()
+    return at
+
+
+def test_d_step_then_g_step_move_the_right_counters_and_losses() -> None:
+    at = open_page(PAGE)
+    assert not at.exception
+    start = metrics(at)
+    assert (start["D updates"], start["G updates"], start["D loss"], start["G loss"]) == (
+        "0",
+        "0",
+        "—",
+        "—",
+    )
+    after_d = metrics(press(at, stepper.D_STEP))
+    assert (after_d["D updates"], after_d["G updates"]) == ("1", "0")
+    assert after_d["D loss"] != "—" and after_d["G loss"] == "—"
+    after_g = metrics(press(at, stepper.G_STEP))
+    assert (after_g["D updates"], after_g["G updates"]) == ("1", "1")
+    assert after_g["G loss"] != "—" and after_g["D loss"] == after_d["D loss"]
+    assert at.info[0].value.startswith("G step 1: the fakes' mean moved")
+    # the page shows the numbers of the core with the same (default) settings
+    core = ToyGAN(ToySettings())
+    assert after_d["D loss"] == f"{core.d_step().d_loss:.4f}"
+    assert after_g["G loss"] == f"{core.g_step().g_loss:.4f}"
+
+
+def test_k_d_and_run_n_steps() -> None:
+    at = open_page(PAGE)
+    press(at, stepper.DG_STEP)
+    assert (metrics(at)["D updates"], metrics(at)["G updates"]) == ("1", "1")
+    at.number_input(key=stepper.RUN_N.key).set_value(5).run()
+    press(at, stepper.RUN)
+    assert (metrics(at)["D updates"], metrics(at)["G updates"]) == ("6", "6")
+    assert at.info[0].value.startswith("5 × (1 D + 1 G)")
+
+
+def test_rewind_returns_the_shown_numbers_to_the_earlier_step() -> None:
+    at = open_page(PAGE)
+    press(at, stepper.D_STEP)
+    press(at, stepper.G_STEP)
+    at_step_2 = metrics(at)
+    press(at, stepper.D_STEP)
+    press(at, stepper.G_STEP)
+    assert metrics(at) != at_step_2
+    rewind = at.select_slider(key=stepper.REWIND.key)
+    assert rewind.value == 4
+    rewind.set_value(2).run()
+    assert not at.exception
+    assert metrics(at) == at_step_2
+    # a new press from there continues exactly as the first time
+    press(at, stepper.D_STEP)
+    first_time = ToyGAN(ToySettings())
+    first_time.d_step()
+    first_time.g_step()
+    assert metrics(at)["D loss"] == f"{first_time.d_step().d_loss:.4f}"
+
+
+def test_navigation_keeps_the_model() -> None:
+    at = open_page(PAGE)
+    press(at, stepper.D_STEP)
+    at.switch_page("../pages/bce_loss.py")
+    at.run()
+    assert "D updates" not in metrics(at) and "BCE loss" in metrics(at)
+    at.switch_page(f"../pages/{PAGE}")
+    at.run()
+    assert metrics(at)["D updates"] == "1"
+    assert at.query_params["seed"] == "0", "the link is written back after navigation"
+
+
+def test_a_link_sets_and_locks_settings() -> None:
+    at = open_link({"seed": "7", "lr_d": "0.001", "g_loss": "minimax", "lock": "lr_d,g_loss"})
+    assert not at.exception and not at.error
+    assert at.number_input(key=stepper.FORM["seed"].key).value == 7
+    lr_d = at.number_input(key=stepper.FORM["lr_d"].key)
+    assert lr_d.value == 0.001 and lr_d.disabled
+    assert at.selectbox(key=stepper.FORM["g_loss"].key).disabled
+    assert not at.number_input(key=stepper.FORM["lr_g"].key).disabled
+    press(at, stepper.D_STEP)
+    core = ToyGAN(ToySettings(seed=7, lr_d=0.001, g_loss="minimax"))
+    assert metrics(at)["D loss"] == f"{core.d_step().d_loss:.4f}"
+
+
+def test_a_bad_link_shows_an_error_not_an_exception() -> None:
+    at = open_link({"lr_d": "fast", "lock": "everything"})
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "lr_d must be a number, got 'fast'" in errors
+    assert "lock= names unknown settings everything" in errors
+    assert metrics(at)["D updates"] == "0"
+    press(at, stepper.D_STEP)  # the default experiment still works
+    assert metrics(at)["D updates"] == "1"
+
+
+def test_settings_change_in_place_or_wait_for_reset() -> None:
+    at = open_page(PAGE)
+    press(at, stepper.D_STEP)
+    gan = at.session_state[stepper.GAN.key]
+    d_opt = gan.stepper.d_opt
+    at.number_input(key=stepper.FORM["lr_d"].key).set_value(0.0005)
+    press(at, stepper.APPLY)
+    assert not at.warning, "a learning rate changes in place"
+    assert gan.stepper.d_opt is d_opt and d_opt.param_groups[0]["lr"] == 0.0005
+    assert metrics(at)["D updates"] == "1", "the model was kept"
+    at.number_input(key=stepper.FORM["g_hidden"].key).set_value(8)
+    press(at, stepper.APPLY)
+    assert "press **Reset**" in at.warning[0].value and "G hidden width" in at.warning[0].value
+    assert at.session_state[stepper.GAN.key] is gan, "no silent rebuild"
+    press(at, stepper.RESET)
+    rebuilt = at.session_state[stepper.GAN.key]
+    assert rebuilt.settings.g_hidden == 8 and rebuilt.settings.lr_d == 0.0005
+    assert metrics(at)["D updates"] == "0" and not at.warning
+    assert at.query_params["g_hidden"] == "8"
+
+
+def test_two_sessions_never_share_a_model() -> None:
+    first, second = open_page(PAGE), open_page(PAGE)
+    press(first, stepper.D_STEP)
+    press(first, stepper.D_STEP)
+    second.run()
+    assert metrics(first)["D updates"] == "2" and metrics(second)["D updates"] == "0"
+    assert first.session_state[stepper.GAN.key] is not second.session_state[stepper.GAN.key]
