@@ -766,8 +766,23 @@ def _explain_g(record: StepRecord, before: Measures, after: Measures, settings: 
     return (
         f"G step {record.g_steps}: the fakes' mean moved {before.fake_mean:.3f} → {after.fake_mean:.3f} "
         f"({moved:+.3f}, {'toward' if toward else 'away from'} the data mean {settings.real_mean:g}) "
-        f"because the arrows −∂loss/∂x̃ pointed {side} on average ({before.push:+.3f}){weak}; "
+        f"{_why_it_moved(moved, before, after, side)}{weak}; "
         f"mean D(fake) {before.d_fake:.3f} → {after.d_fake:.3f}, G loss {record.g_loss:.3f}."
+    )
+
+
+def _why_it_moved(moved: float, before: Measures, after: Measures, side: str) -> str:
+    """Tie the fakes' movement to the arrows, honestly when the two disagree.
+
+    G moves its weights, not each sample, so the fakes follow the arrows only on the whole: the
+    mean can step against the average arrow while the spread does what the arrows ask.
+    """
+    arrows = f"the arrows −∂loss/∂x̃ pointed {side} on average ({before.push:+.3f})"
+    if moved * before.push >= 0:
+        return f"because {arrows}"
+    return (
+        f"although {arrows}: G changes its weights, not each sample, and this step mostly "
+        f"reshaped the fakes (std {before.fake_std:.3f} → {after.fake_std:.3f})"
     )
 
 

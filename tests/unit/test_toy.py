@@ -314,6 +314,9 @@ def test_explanations_are_built_from_the_numbers() -> None:
     assert line.startswith("G step 1:")
     assert f"{before.fake_mean:.3f} → {after.fake_mean:.3f}" in line
     assert ("right" if before.push > 0 else "left") in line
+    moved_with_arrows = (after.fake_mean - before.fake_mean) * before.push >= 0
+    assert ("because the arrows" in line) == moved_with_arrows
+    assert ("although the arrows" in line) == (not moved_with_arrows)
     gan.run(3)
     assert gan.explain().startswith("3 × (1 D + 1 G)")
 
