@@ -14,10 +14,12 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.conftest import ROOT
 
@@ -40,13 +42,13 @@ def chromium_executable() -> str | None:
     return None
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -60,44 +62,45 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90) -> None
     raise RuntimeError("streamlit did not answer /_stcore/health in time")
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start the app exactly as the README does, on a free loopback port."""
-    port = _free_port()
-    runs = tmp_path_factory.mktemp("e2e-runs")
-    log_path = tmp_path_factory.mktemp("e2e-log") / "streamlit.log"
-    env = {**os.environ, "PLAYGROUND_RUNS": str(runs)}
+@contextmanager
+def streamlit_server(log_path: Path, **env: str) -> Iterator[str]:
+    """Start the app exactly as the README does, on a free loopback port; yield its URL.
+
+    `env` adds environment variables (e.g. PLAYGROUND_RUNS). The server log must hold no
+    traceback when the server stops.
+    """
+    port = free_port()
     cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "playground/Home.py",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--server.fileWatcherType",
-        "none",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
+        sys.executable, "-m", "streamlit", "run", "playground/Home.py",
+        "--server.port", str(port), "--server.address", "127.0.0.1",
+        "--server.headless", "true", "--server.fileWatcherType", "none",
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
+        )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, proc)
+        wait_healthy(url, proc)
         yield url
     finally:
         proc.terminate()
         try:
-            proc.wait(timeout=15)
+            proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
-        if proc.returncode not in (0, -15, None):
-            print(log_path.read_text()[-4000:])
+    log_text = log_path.read_text()
+    assert "Traceback" not in log_text, log_text[-4000:]
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app as the README starts it, with runs in a temporary folder."""
+    log_path = tmp_path_factory.mktemp("e2e-log") / "streamlit.log"
+    runs = str(tmp_path_factory.mktemp("e2e-runs"))
+    with streamlit_server(log_path, PLAYGROUND_RUNS=runs) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -142,3 +145,22 @@ def open_app(page: Page, app_url: str, path: str = "") -> None:
 
 def assert_no_exception(page: Page) -> None:
     expect(page.locator("[data-testid=stException]")).to_have_count(0)
+
+
+def choose_option(page: Page, label: str, option: str, tries: int = 10) -> None:
+    """Pick `option` in the selectbox labelled `label`.
+
+    A click that lands while the page is still mounting its widgets can be lost, so the dropdown
+    is opened until its list is really shown.
+    """
+    box = page.get_by_test_id("stSelectbox").filter(has_text=label)
+    choice = page.get_by_role("option", name=option, exact=True)
+    for _ in range(tries):
+        box.get_by_role("button", name="Open").click()
+        try:
+            choice.wait_for(state="visible", timeout=2_000)
+            break
+        except PlaywrightTimeoutError:
+            page.keyboard.press("Escape")
+    choice.click()
+    expect(box.locator("input")).to_have_value(option)
