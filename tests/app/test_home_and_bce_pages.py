@@ -60,3 +60,28 @@ def test_optimal_d_value_is_log4_when_generator_matches_data() -> None:
         math.log(4), abs=1e-3
     )
     assert float(metric(at, "JS(p_data ‖ p_g)")) == pytest.approx(0.0, abs=1e-3)
+
+
+def test_opening_the_app_starts_the_background_import_once(monkeypatch) -> None:
+    import importlib
+    import threading
+
+    from playground.ui import warmup
+
+    imported: list[str] = []
+    done = threading.Event()
+    real_import = importlib.import_module
+
+    def record(name: str):
+        imported.append(name)
+        if len(imported) == len(warmup.HEAVY_MODULES):
+            done.set()
+        return real_import(name)
+
+    monkeypatch.setattr(warmup.importlib, "import_module", record)
+    warmup.start_warm_up.clear()
+    at = open_page()
+    open_page("bce_loss.py")  # a second session reuses the process-wide thread
+    assert not at.exception
+    assert done.wait(timeout=120)
+    assert imported == list(warmup.HEAVY_MODULES)
