@@ -69,14 +69,23 @@ def to_bytes(checkpoint: Checkpoint) -> bytes:
 
 
 def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> Path:
-    """Write atomically (temp file + rename), so a crash mid-write never leaves a torn file."""
+    """Write a checkpoint atomically, so a crash mid-write never leaves a torn file."""
+    return write_atomic(path, to_bytes(checkpoint))
+
+
+def write_atomic(path: str | Path, data: bytes) -> Path:
+    """Write `data` via a temp file + rename: readers see the old file or the new one, never half.
+
+    The file is made readable by all (0644) like any file the project writes; the temp file's
+    private mode would otherwise carry over.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = to_bytes(checkpoint)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -136,6 +145,124 @@ def load_state_into(module: nn.Module, state: dict[str, Tensor], part: str) -> N
         if tensor.is_floating_point() and not torch.isfinite(tensor).all():
             raise CheckpointError(f"{part} weight {key} contains NaN or infinite values")
     module.load_state_dict(state)
+
+
+IMPLEMENTATION_FLAGS = ("foreach", "fused", "capturable", "differentiable")
+"""Optimizer options that depend on the device a run uses, not on the training maths: on load they
+come from the optimizer being restored (a CUDA run's `capturable=True` would break a CPU resume)."""
+
+
+def pack_optimizer_state(
+    optimizer: torch.optim.Optimizer,
+) -> tuple[dict[str, Tensor], dict[str, Any]]:
+    """An optimizer's state as tensors {"<param index>.<name>": tensor} + JSON {"param_groups": [...]}.
+
+    Adam's moments and step counters become tensors; learning rates, betas and the other group
+    settings go to JSON, so the checkpoint stays pickle-free.
+    """
+    state = optimizer.state_dict()
+    tensors: dict[str, Tensor] = {}
+    for index, values in state["state"].items():
+        for name, value in values.items():
+            if value is None:
+                continue
+            tensors[f"{index}.{name}"] = value if isinstance(value, Tensor) else torch.tensor(value)
+    groups = [
+        {key: _plain(value) for key, value in group.items()} for group in state["param_groups"]
+    ]
+    return tensors, {"param_groups": groups}
+
+
+def load_optimizer_state_into(
+    optimizer: torch.optim.Optimizer, tensors: dict[str, Tensor], meta: Any, part: str
+) -> None:
+    """Check a packed optimizer state against `optimizer`'s parameters, then load it.
+
+    Every moment must have its parameter's shape and dtype and be finite; the step counters must
+    be finite non-negative scalars; the parameter groups must list the same parameters.
+    """
+    groups = _merged_param_groups(optimizer, meta, part)
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    state: dict[int, dict[str, Tensor]] = {}
+    for key, tensor in tensors.items():
+        index, name = _state_key(key, len(params), part)
+        _check_state_tensor(tensor, params[index], f"{part} state {key}", name == "step")
+        state.setdefault(index, {})[name] = tensor
+    names = {frozenset(values) for values in state.values()}
+    if len(names) > 1:
+        raise CheckpointError(f"{part} state entries do not all hold the same quantities")
+    ordered = dict(sorted(state.items()))  # parameter order, as a fresh optimizer holds it
+    optimizer.load_state_dict({"state": ordered, "param_groups": groups})
+    _match_parameter_layout(optimizer, params)
+
+
+def _merged_param_groups(
+    optimizer: torch.optim.Optimizer, meta: Any, part: str
+) -> list[dict[str, Any]]:
+    current = optimizer.state_dict()["param_groups"]
+    saved = meta.get("param_groups") if isinstance(meta, dict) else None
+    if not isinstance(saved, list) or not all(isinstance(g, dict) for g in saved):
+        raise CheckpointError(f"{part} has no readable optimizer parameter groups")
+    if len(saved) != len(current):
+        raise CheckpointError(
+            f"{part} has {len(saved)} parameter groups, this optimizer has {len(current)}"
+        )
+    merged = []
+    for old, now in zip(saved, current, strict=True):
+        if old.get("params") != now["params"]:
+            count = len(old["params"]) if isinstance(old.get("params"), list) else "?"
+            raise CheckpointError(
+                f"{part} optimizer holds {count} parameters, this model has {len(now['params'])}"
+            )
+        unknown = sorted(set(old) - set(now))
+        if unknown:
+            raise CheckpointError(f"{part} has optimizer settings this optimizer lacks: {unknown}")
+        merged.append({**now, **old, **{k: now[k] for k in IMPLEMENTATION_FLAGS if k in now}})
+    return merged
+
+
+def _state_key(key: str, n_params: int, part: str) -> tuple[int, str]:
+    index, _, name = key.partition(".")
+    if not index.isdigit() or not name or int(index) >= n_params:
+        raise CheckpointError(f"{part} has an unexpected optimizer tensor {key!r}")
+    return int(index), name
+
+
+def _check_state_tensor(tensor: Tensor, param: Tensor, label: str, is_step: bool) -> None:
+    if is_step:
+        if tensor.numel() != 1 or not tensor.is_floating_point():
+            raise CheckpointError(f"{label} must be one floating-point step count")
+        if not (torch.isfinite(tensor).all() and tensor.item() >= 0):
+            raise CheckpointError(f"{label} must be a finite, non-negative step count")
+        return
+    if tensor.shape != param.shape:
+        raise CheckpointError(
+            f"{label} has shape {tuple(tensor.shape)}, its parameter has {tuple(param.shape)}"
+        )
+    if tensor.dtype != param.dtype:
+        raise CheckpointError(f"{label} is {tensor.dtype}, its parameter is {param.dtype}")
+    if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+        raise CheckpointError(f"{label} contains NaN or infinite values")
+
+
+def _match_parameter_layout(optimizer: torch.optim.Optimizer, params: list[Tensor]) -> None:
+    """Give each loaded moment its parameter's memory layout (e.g. channels_last convolutions),
+    as a fresh optimizer would, so a resumed run computes exactly what an unbroken one does."""
+    for param in params:
+        state = optimizer.state.get(param, {})
+        for name, value in list(state.items()):
+            moment = isinstance(value, Tensor) and value.shape == param.shape
+            if moment and value.stride() != param.stride():
+                state[name] = torch.empty_like(param).copy_(value)
+
+
+def _plain(value: Any) -> Any:
+    """Optimizer group values as JSON-ready numbers and lists (betas tuples, 0-d tensors)."""
+    if isinstance(value, Tensor) and value.numel() == 1:
+        return value.item()
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _read_metadata(data: bytes) -> dict[str, Any]:
