@@ -9,6 +9,8 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
+from playground.ui.warmup import start_warm_up
+
 st.set_page_config(
     page_title="GAN Playground", page_icon=":material/sports_kabaddi:", layout="wide"
 )
@@ -85,6 +87,19 @@ PAGES = [
         ":material/functions:",
         "the loss both players use, why log(1 − D(G(z))) saturates and −log D(G(z)) does not, and the optimal discriminator D*.",
     ),
+    lesson(
+        "../pages/gaussian_gan.py",
+        "1-D Gaussian GAN",
+        ":material/show_chart:",
+        "train a tiny GAN on N(4, 1.25) one D or G step at a time; watch D(x) chase D*(x), the fakes follow the gradient, rewind any step.",
+    ),
+    lesson(
+        "../pages/mnist_gan.py",
+        "MNIST DCGAN / cGAN",
+        ":material/draw:",
+        "sample trained digit generators, then train your own DCGAN or conditional GAN in the background and watch its samples improve.",
+    ),
 ]
 
+start_warm_up()
 st.navigation(PAGES).run()
