@@ -25,11 +25,9 @@ import functools
 import hashlib
 import json
 import math
-import os
 import platform
 import shlex
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -48,6 +46,7 @@ from playground.checkpoints import (
     load_state_into,
     pack_parts,
     save_checkpoint,
+    write_atomic,
 )
 from playground.data import Mnist, load_mnist, to_unit_range
 from playground.models.classifier import FEATURE_DIM, DigitClassifier
@@ -633,15 +632,7 @@ def update_manifest(manifest: str | Path, name: str, entry: dict[str, Any]) -> P
         content = json.loads(manifest.read_text())
         content.setdefault("models", {})
     content["models"][name] = entry
-    fd, tmp = tempfile.mkstemp(dir=manifest.parent, prefix=manifest.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(json.dumps(content, indent=2, sort_keys=True) + "\n")
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; the manifest is a shared, committed file
-        os.replace(tmp, manifest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(manifest, (json.dumps(content, indent=2, sort_keys=True) + "\n").encode())
     return manifest
 
 
