@@ -9,8 +9,8 @@ G update per batch) on MNIST's training set when it is cached, else on 60,000 ra
 pytorch/examples dcgan: TensorDataset + DataLoader(shuffle=True), each batch moved to the device,
 (1) D on real (label 1) and on fake.detach() (label 0), (2) G (label 1) on those same fakes, BCE
 on D's logits, and no per-step `.item()` (which would only slow the plain loop down on a GPU).
-The engine's iteration does one more G forward (fresh noise for the G update, as GANStepper's
-textbook step does). Rounds alternate plain / engine, so a busy machine slows both alike; the
+The engine does the same work per iteration (GANStepper also updates G through the fakes of
+its last D update). Rounds alternate plain / engine, so a busy machine slows both alike; the
 median of each is reported. Targets: >= 6x on a GPU (DESIGN.md), >= 1.0x on a CPU.
 """
 

@@ -147,6 +147,7 @@ class GANStepper:
         self.g_loss = g_loss
         self.d_steps = 0
         self.g_steps = 0
+        self._kept_fake: Batch | None = None
 
     # -- the two updates -------------------------------------------------------------------
 
@@ -161,14 +162,20 @@ class GANStepper:
         )
         return logits.reshape(-1)
 
-    def d_update(self) -> Tensor:
-        """(1) One D update; returns [loss, loss_real, loss_fake, D(x), D(G(z)), grad norm]."""
+    def d_update(self, keep_fake: bool = False) -> Tensor:
+        """(1) One D update; returns [loss, loss_real, loss_fake, D(x), D(G(z)), grad norm].
+
+        D sees the fakes detached from G. With keep_fake, G's forward pass keeps its graph and the
+        fakes are handed to the next g_update(), as the textbook loop does: one batch of fakes
+        per iteration, one G forward pass saved.
+        """
         real, real_labels = self.source.real()
         noise, fake_labels = self.source.noise()
-        with torch.no_grad():
+        with torch.set_grad_enabled(keep_fake):
             fake = self.generate(noise, fake_labels)
+        self._kept_fake = (fake, fake_labels) if keep_fake else None
         real_logits = self.discriminate(real, real_labels)
-        fake_logits = self.discriminate(fake, fake_labels)
+        fake_logits = self.discriminate(fake.detach(), fake_labels)
         loss = discriminator_loss(real_logits, fake_logits)
         self.d_opt.zero_grad(set_to_none=True)
         loss.total.backward()
@@ -181,10 +188,18 @@ class GANStepper:
         return torch.stack([p.detach().float().reshape(()).to(real.device) for p in parts])
 
     def g_update(self) -> Tensor:
-        """(2) One G update; returns [loss, D(G(z)), grad norm]. D's weights do not move."""
-        noise, labels = self.source.noise()
+        """(2) One G update; returns [loss, D(G(z)), grad norm]. D's weights do not move.
+
+        Uses the fakes kept by the preceding d_update(keep_fake=True), else fresh noise.
+        """
+        kept, self._kept_fake = self._kept_fake, None
+        if kept is None:
+            noise, labels = self.source.noise()
+            fake = self.generate(noise, labels)
+        else:
+            fake, labels = kept
         with frozen(self.discriminator):
-            fake_logits = self.discriminate(self.generate(noise, labels), labels)
+            fake_logits = self.discriminate(fake, labels)
             loss = generator_loss(fake_logits, self.g_loss)
             self.g_opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -193,7 +208,15 @@ class GANStepper:
         self.g_steps += 1
         d_fake = torch.sigmoid(fake_logits.detach()).mean()
         parts = [loss, d_fake, norm]
-        return torch.stack([p.detach().float().reshape(()).to(noise.device) for p in parts])
+        return torch.stack([p.detach().float().reshape(()).to(fake.device) for p in parts])
+
+    def iteration(self, k_d: int = 1) -> Tensor:
+        """One training iteration, no sync: k_d D updates, then one G update on the last D
+        update's fakes. Returns the last D update's 6 numbers followed by the G update's 3."""
+        for _ in range(k_d - 1):
+            self.d_update()
+        d_stats = self.d_update(keep_fake=True)
+        return torch.cat([d_stats, self.g_update()])
 
     # -- the public step API ---------------------------------------------------------------
 
@@ -206,7 +229,8 @@ class GANStepper:
         return self._g_record(self.g_update().tolist())
 
     def step(self, k_d: int = 1) -> StepRecord:
-        """k_d discriminator updates, then one generator update (one training iteration)."""
+        """One training iteration: k_d discriminator updates, then one generator update on the
+        fakes of the last D update (one batch of fakes per iteration, as in the textbook loop)."""
         return self.run(1, k_d)
 
     def run(self, iterations: int, k_d: int = 1) -> StepRecord:
@@ -217,13 +241,11 @@ class GANStepper:
         """
         if iterations < 1 or k_d < 1:
             raise ValueError("iterations and k_d must be at least 1")
-        d_stats = g_stats = None
+        stats = None
         for _ in range(iterations):
-            for _ in range(k_d):
-                d_stats = self.d_update()
-            g_stats = self.g_update()
-        assert d_stats is not None and g_stats is not None
-        values = torch.cat([d_stats, g_stats]).tolist()
+            stats = self.iteration(k_d)
+        assert stats is not None
+        values = stats.tolist()
         d_record = self._d_record(values[:6])
         g_record = self._g_record(values[6:])
         return replace(
@@ -280,3 +302,4 @@ class GANStepper:
         self.source.load_state_dict(_cloned(snapshot.source))
         self.d_steps = snapshot.d_steps
         self.g_steps = snapshot.g_steps
+        self._kept_fake = None

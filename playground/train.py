@@ -471,8 +471,9 @@ def _checked_permutation(permutation: object, size: int) -> Tensor | None:
 class StaticBatches:
     """One training iteration's batches in fixed buffers, for CUDA-graph capture and replay.
 
-    refill() draws k_d real index batches and k_d + 1 noise batches from the seeded source in the
-    order eager steps draw them (real then noise per D update; noise for the G update);
+    refill() draws k_d real index batches and k_d noise batches from the seeded source in the
+    order eager steps draw them (real then noise per D update; the G update reuses the last D
+    update's fakes);
     real()/noise() hand the buffers out in that order. Only the gather from the resident data set
     runs inside the graph.
     """
@@ -482,10 +483,10 @@ class StaticBatches:
         self.source = source
         self.k_d = k_d
         self.indices = torch.zeros(k_d, b, dtype=torch.int64, device=device)
-        self.noise_buffer = torch.zeros(k_d + 1, b, source.z_dim, device=device)
+        self.noise_buffer = torch.zeros(k_d, b, source.z_dim, device=device)
         self.label_buffer = None
         if source.conditional:
-            self.label_buffer = torch.zeros(k_d + 1, b, dtype=torch.int64, device=device)
+            self.label_buffer = torch.zeros(k_d, b, dtype=torch.int64, device=device)
         self._reals = 0
         self._noises = 0
 
@@ -493,7 +494,6 @@ class StaticBatches:
         for i in range(self.k_d):
             self.indices[i].copy_(self.source.next_indices())
             self.source.draw_noise(*self._noise_slot(i))
-        self.source.draw_noise(*self._noise_slot(self.k_d))
 
     def rewind(self) -> None:
         """Start handing out the buffers from the first again (at the start of each iteration)."""
@@ -505,7 +505,7 @@ class StaticBatches:
         return self.source.gather(indices)
 
     def noise(self) -> Batch:
-        slot = self._noise_slot(self._noises % (self.k_d + 1))
+        slot = self._noise_slot(self._noises % self.k_d)
         self._noises += 1
         return slot
 
@@ -554,12 +554,7 @@ class CudaGraphStep:
     def body(self) -> Tensor:
         """[d_update stats (6), g_update stats (3)] of one iteration, as one tensor."""
         self.batches.rewind()
-        d_stats = None
-        for _ in range(self.k_d):
-            d_stats = self.body_stepper.d_update()
-        g_stats = self.body_stepper.g_update()
-        assert d_stats is not None
-        return torch.cat([d_stats, g_stats])
+        return self.body_stepper.iteration(self.k_d)
 
     def eager_iteration(self) -> Tensor:
         """One real training iteration through the static buffers, run eagerly (no graph)."""

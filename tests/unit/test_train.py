@@ -256,14 +256,12 @@ def test_source_state_round_trip_replays_the_same_batches() -> None:
 # -- the maths: same as the textbook loop ----------------------------------------------------
 
 
-def textbook_iteration(
-    G, D, g_opt, d_opt, real, d_noise, g_noise, labels=()
-) -> tuple[float, float]:
+def textbook_iteration(G, D, g_opt, d_opt, real, noise, labels=()) -> tuple[float, float]:
     """pytorch/examples dcgan: BCE on sigmoid(D), real label 1, fake label 0, then G with label 1.
 
-    (The one difference from that script: G's update draws fresh noise, as GANStepper does.)
+    As there, one batch of fakes per iteration: D sees it detached, then G is updated through it.
     """
-    real_labels, d_fake_labels, g_fake_labels = labels or (None, None, None)
+    real_labels, fake_labels = labels or (None, None)
 
     def call(net, x, y):
         return net(x) if y is None else net(x, y)
@@ -274,14 +272,14 @@ def textbook_iteration(
     output = torch.sigmoid(call(D, real, real_labels))
     err_d_real = criterion(output, torch.ones_like(output))
     err_d_real.backward()
-    fake = call(G, d_noise, d_fake_labels)
-    output = torch.sigmoid(call(D, fake.detach(), d_fake_labels))
+    fake = call(G, noise, fake_labels)
+    output = torch.sigmoid(call(D, fake.detach(), fake_labels))
     err_d_fake = criterion(output, torch.zeros_like(output))
     err_d_fake.backward()
     d_opt.step()
     # (2) Update G network: maximize log(D(G(z)))
     g_opt.zero_grad()
-    output = torch.sigmoid(call(D, call(G, g_noise, g_fake_labels), g_fake_labels))
+    output = torch.sigmoid(call(D, fake, fake_labels))
     err_g = criterion(output, torch.ones_like(output))
     err_g.backward()
     g_opt.step()
@@ -309,10 +307,9 @@ def test_engine_matches_the_textbook_loop(model: str, float64: None) -> None:
     d_opt = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
     twin = MnistBatches(trainer.source.images, labels, BATCH, 64, 0, model == "cgan")
     for _ in range(4):
-        (real, real_labels), (d_noise, d_labels) = twin.real(), twin.noise()
-        g_noise, g_labels = twin.noise()
-        extra = (real_labels, d_labels, g_labels) if model == "cgan" else ()
-        d_loss, g_loss = textbook_iteration(G, D, g_opt, d_opt, real, d_noise, g_noise, extra)
+        (real, real_labels), (noise, fake_labels) = twin.real(), twin.noise()
+        extra = (real_labels, fake_labels) if model == "cgan" else ()
+        d_loss, g_loss = textbook_iteration(G, D, g_opt, d_opt, real, noise, extra)
         record = trainer.step()
         assert math.isclose(record.d_loss, d_loss, rel_tol=1e-6)  # the record is float32
         assert math.isclose(record.g_loss, g_loss, rel_tol=1e-6)
