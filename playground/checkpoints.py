@@ -135,16 +135,20 @@ def load_state_into(module: nn.Module, state: dict[str, Tensor], part: str) -> N
             + _describe_keys("unexpected", unexpected)
         )
     for key, tensor in state.items():
-        want = expected[key]
-        if tensor.shape != want.shape:
-            raise CheckpointError(
-                f"{part} weight {key} has shape {tuple(tensor.shape)}, this model needs {tuple(want.shape)}"
-            )
-        if tensor.dtype != want.dtype:
-            raise CheckpointError(f"{part} weight {key} is {tensor.dtype}, expected {want.dtype}")
-        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
-            raise CheckpointError(f"{part} weight {key} contains NaN or infinite values")
+        check_tensor_like(tensor, expected[key], f"{part} weight {key}", "this model needs")
     module.load_state_dict(state)
+
+
+def check_tensor_like(tensor: Tensor, reference: Tensor, label: str, needs: str) -> None:
+    """Refuse `tensor` unless it has `reference`'s shape and dtype and only finite values."""
+    if tensor.shape != reference.shape:
+        raise CheckpointError(
+            f"{label} has shape {tuple(tensor.shape)}, {needs} {tuple(reference.shape)}"
+        )
+    if tensor.dtype != reference.dtype:
+        raise CheckpointError(f"{label} is {tensor.dtype}, {needs} {reference.dtype}")
+    if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+        raise CheckpointError(f"{label} contains NaN or infinite values")
 
 
 IMPLEMENTATION_FLAGS = ("foreach", "fused", "capturable", "differentiable")
@@ -235,14 +239,7 @@ def _check_state_tensor(tensor: Tensor, param: Tensor, label: str, is_step: bool
         if not (torch.isfinite(tensor).all() and tensor.item() >= 0):
             raise CheckpointError(f"{label} must be a finite, non-negative step count")
         return
-    if tensor.shape != param.shape:
-        raise CheckpointError(
-            f"{label} has shape {tuple(tensor.shape)}, its parameter has {tuple(param.shape)}"
-        )
-    if tensor.dtype != param.dtype:
-        raise CheckpointError(f"{label} is {tensor.dtype}, its parameter is {param.dtype}")
-    if tensor.is_floating_point() and not torch.isfinite(tensor).all():
-        raise CheckpointError(f"{label} contains NaN or infinite values")
+    check_tensor_like(tensor, param, label, "its parameter has")
 
 
 def _match_parameter_layout(optimizer: torch.optim.Optimizer, params: list[Tensor]) -> None:
