@@ -1,4 +1,7 @@
 """Plotly figure builders: pure functions, numbers in, go.Figure out. One builder per picture.
 
 bce      -- the BCE curves, the generator-loss saturation plot, the optimal discriminator
+toy      -- the 1-D GAN: densities with fakes and arrows, D vs D*, the z -> x map, histories
+mnist    -- training loss curves, sample grids (torchvision's make_grid), latent interpolation
+style    -- the course's colours and shared layout
 """
