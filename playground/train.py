@@ -859,6 +859,34 @@ class Trainer:
         trainer._restore(checkpoint)
         return trainer
 
+    def retune(self, settings: TrainSettings) -> None:
+        """Continue with new learning rates, betas or length (a fine-tuning phase).
+
+        The optimizers keep their moments: only their parameter groups change. Anything else
+        (model, batch, noise, loss, seed, ...) would make a different run and is refused.
+        """
+        settings.validate()
+        tunable = {"lr_g", "lr_d", "beta1", "beta2", "epochs", "device"}
+        changed = sorted(
+            name
+            for name, value in settings.to_dict().items()
+            if name not in tunable and value != self.settings.to_dict()[name]
+        )
+        if changed:
+            raise SettingsError(
+                "a resumed run can change only the learning rates, betas and epochs; "
+                f"these differ from the checkpoint: {', '.join(changed)}"
+            )
+        for optimizer, lr in (
+            (self.stepper.g_opt, settings.lr_g),
+            (self.stepper.d_opt, settings.lr_d),
+        ):
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+                group["betas"] = (settings.beta1, settings.beta2)
+        self.settings = replace(settings, device=self.settings.device)
+        self.total_iterations = max(1, math.ceil(settings.epochs * self.steps_per_epoch))
+
     def _restore(self, checkpoint: Checkpoint) -> None:
         meta = checkpoint.metadata
         load_state_into(self.stepper.generator, checkpoint.part("generator"), "generator")
@@ -1007,6 +1035,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--data-root", type=Path, default=None)
     parser.add_argument(
+        "--resume-from",
+        type=Path,
+        default=None,
+        help="continue a saved run (e.g. with lower learning rates) up to --epochs in total",
+    )
+    parser.add_argument(
         "--rescore",
         action="store_true",
         help="do not train: score the checkpoint at --out with the current metric classifier",
@@ -1045,6 +1079,8 @@ def reproduce_command(args: argparse.Namespace) -> str:
     words += ["--eval-samples", str(args.eval_samples), "--keep", args.keep]
     if args.threads is not None:
         words += ["--threads", str(args.threads)]
+    if args.resume_from is not None:
+        words += ["--resume-from", str(args.resume_from)]
     words += ["--out", str(args.out)]
     return shlex.join(words)
 
@@ -1096,7 +1132,7 @@ def _train_command(args: argparse.Namespace) -> int:
     evaluator = load_evaluator() if args.eval_every_epochs else None
     classifier_sha256 = None if evaluator is None else file_sha256(DEFAULT_CLASSIFIER_PATH)
     started = time.perf_counter()
-    trainer = Trainer(settings, mnist.train_images, mnist.train_labels)
+    trainer, kept, earlier = _start(args, settings, mnist.train_images, mnist.train_labels)
     epochs = math.ceil(trainer.total_iterations / trainer.steps_per_epoch)
     bar = ProgressLine(epochs, trainer.steps_per_epoch)
     bar.message(
@@ -1104,9 +1140,9 @@ def _train_command(args: argparse.Namespace) -> int:
         f"{trainer.steps_per_epoch}/epoch; fast path: {trainer.fast_path}"
         + (f" ({trainer.fallback_reason})" if trainer.fallback_reason else "")
     )
-    history: list[dict[str, Any]] = []
-    kept: dict[str, Any] | None = None
-    for epoch in range(1, epochs + 1):
+    first_epoch = trainer.iteration // trainer.steps_per_epoch + 1
+    history = [h for h in earlier.get("history", []) if h.get("epoch", 0) < first_epoch]
+    for epoch in range(first_epoch, epochs + 1):
         if not _train_epoch(trainer, epoch, bar):
             return 1
         last = epoch == epochs
@@ -1146,9 +1182,28 @@ def _train_command(args: argparse.Namespace) -> int:
         "versions": library_versions(),
         "bytes": args.out.stat().st_size,
     }
+    if args.resume_from is not None:
+        entry["resumed_from"] = {k: earlier.get(k) for k in ("command", "epoch_kept", "metrics")}
     manifest = update_manifest(_manifest_path(args), args.name or settings.model, entry)
     bar.message(f"done in {wall / 60:.1f} min; wrote {args.out} and {manifest}")
     return 0
+
+
+def _start(
+    args: argparse.Namespace, settings: TrainSettings, images: Tensor, labels: Tensor
+) -> tuple[Trainer, dict[str, Any] | None, dict[str, Any]]:
+    """A fresh Trainer, or the run saved at --resume-from retuned to `settings`.
+
+    Also returns the metrics of the checkpoint to beat (a resumed run only replaces its file
+    with a better epoch) and the manifest entry of the run it continues.
+    """
+    if args.resume_from is None:
+        return Trainer(settings, images, labels), None, {}
+    trainer = Trainer.load(args.resume_from, images, labels, device=resolve_device(settings.device))
+    trainer.retune(settings)
+    metrics = load_checkpoint(args.resume_from).metadata.get("metrics")
+    earlier = _manifest_entry(_manifest_path(args), args.name or settings.model)
+    return trainer, metrics if isinstance(metrics, dict) else None, earlier
 
 
 def _train_epoch(trainer: Trainer, epoch: int, bar: ProgressLine) -> bool:

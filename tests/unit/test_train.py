@@ -6,6 +6,7 @@ import copy
 import json
 import math
 import statistics
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -641,8 +642,71 @@ def test_cli_keeps_the_best_fid_epoch_and_updates_the_manifest(
     assert train.main(["cgan", "--rescore", "--out", str(out)]) == 2  # it holds a dcgan
 
 
+def test_cli_resumes_a_run_with_lower_learning_rates_keeping_only_a_better_epoch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    images, labels = random_digits(64)
+    evaluator = ScriptedEvaluator([30.0, 12.0])
+    monkeypatch.setattr(
+        train,
+        "load_mnist",
+        lambda *a, **k: SimpleNamespace(train_images=images, train_labels=labels),
+    )
+    monkeypatch.setattr(train, "load_evaluator", lambda *a, **k: evaluator)
+    classifier = tmp_path / "classifier.safetensors"
+    classifier.write_bytes(b"classifier")
+    monkeypatch.setattr(train, "DEFAULT_CLASSIFIER_PATH", classifier)
+    out = tmp_path / "dcgan.safetensors"
+    base = ["dcgan", "--batch-size", "16", "--seed", "4", "--device", "cpu", "--eval-samples", "40"]
+    assert train.main([*base, "--epochs", "2", "--out", str(out)]) == 0
+    first = json.loads((tmp_path / "manifest.json").read_text())["models"]["dcgan"]
+
+    # Phase 2: epochs 3-5 at a tenth of the learning rates, none better than the kept epoch 2
+    # (FID 12): the file keeps epoch 2, the step counters and history go on.
+    evaluator.fids = [15.0, 13.0, 14.0]
+    tuned = [*base, "--epochs", "5", "--lr-g", "2e-5", "--lr-d", "2e-5"]
+    assert train.main([*tuned, "--resume-from", str(out), "--out", str(out)]) == 0
+    meta = load_checkpoint(out).metadata
+    assert meta["metrics"]["epoch"] == 2 and meta["metrics"]["fid"] == 12.0
+    entry = json.loads((tmp_path / "manifest.json").read_text())["models"]["dcgan"]
+    assert [h["epoch"] for h in entry["history"]] == [1, 2, 3, 4, 5]
+    assert [h["fid"] for h in entry["history"]] == [30.0, 12.0, 15.0, 13.0, 14.0]
+    assert entry["epoch_kept"] == 2
+    assert entry["resumed_from"]["command"] == first["command"]
+    assert entry["command"].endswith(f"--resume-from {out} --out {out}")
+    assert "--lr-g 2e-05 --lr-d 2e-05" in entry["command"]
+
+    # Only the learning rates, betas and length may change on a resume.
+    changed = [
+        *base,
+        "--epochs",
+        "5",
+        "--z-dim",
+        "32",
+        "--resume-from",
+        str(out),
+        "--out",
+        str(out),
+    ]
+    assert train.main(changed) == 2
+
+
 def test_cli_reports_bad_settings_without_a_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert train.main(["dcgan", "--batch-size", "2", "--out", str(tmp_path / "x")]) == 2
     assert "batch_size must be an integer in [8, 1024], got 2" in capsys.readouterr().err
+
+
+def test_retune_changes_learning_rates_in_place_and_keeps_adam_moments() -> None:
+    images, labels = random_digits()
+    trainer = Trainer(settings(), images, labels)
+    trainer.run(2)
+    moments = trainer.stepper.g_opt.state_dict()["state"][0]["exp_avg"].clone()
+    trainer.retune(replace(trainer.settings, lr_g=1e-5, lr_d=3e-5, epochs=4))
+    assert [g["lr"] for g in trainer.stepper.g_opt.param_groups] == [1e-5]
+    assert [g["lr"] for g in trainer.stepper.d_opt.param_groups] == [3e-5]
+    assert torch.equal(trainer.stepper.g_opt.state_dict()["state"][0]["exp_avg"], moments)
+    assert trainer.total_iterations == 4 * trainer.steps_per_epoch
+    with pytest.raises(SettingsError, match="seed"):
+        trainer.retune(replace(trainer.settings, seed=9))
