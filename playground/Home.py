@@ -79,8 +79,9 @@ def lesson(path: str, title: str, icon: str, summary: str) -> StreamlitPage:
     return page
 
 
+HOME = st.Page(home, title="Home", icon=":material/home:", default=True)
 PAGES = [
-    st.Page(home, title="Home", icon=":material/home:", default=True),
+    HOME,
     lesson(
         "../pages/bce_loss.py",
         "BCE loss",
@@ -101,5 +102,10 @@ PAGES = [
     ),
 ]
 
-start_warm_up()
-st.navigation(PAGES).run()
+warm_up = start_warm_up()
+selected = st.navigation(PAGES)
+if selected.url_path != HOME.url_path:
+    # Never run a page while the warm-up thread is half-way through an import: libraries that peek
+    # at sys.modules (plotly looks for pandas there) would see a partly initialised module.
+    warm_up.join()
+selected.run()

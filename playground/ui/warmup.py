@@ -3,7 +3,7 @@ opens the app.
 
 torch and torchvision take ~2-4 s to import on a small server. Home needs neither, so while a
 student reads it, this thread imports what the other pages need; their first render then costs
-only their own work. A page opened before the thread is done simply waits for the same import.
+only their own work. A page other than Home opened before the thread is done waits for it (Home.py joins it).
 """
 
 from __future__ import annotations

@@ -85,3 +85,26 @@ def test_opening_the_app_starts_the_background_import_once(monkeypatch) -> None:
     assert not at.exception
     assert done.wait(timeout=120)
     assert imported == list(warmup.HEAVY_MODULES)
+
+
+class RecordingThread:
+    """Stands in for the warm-up thread: records whether a page waited for it."""
+
+    def __init__(self) -> None:
+        self.joins = 0
+
+    def join(self) -> None:
+        self.joins += 1
+
+
+def test_pages_other_than_home_wait_for_the_warm_up_imports(monkeypatch) -> None:
+    # A page that ran while the warm-up thread was half-way through `import pandas` saw a partly
+    # initialised pandas through plotly and crashed; Home.py must join the thread first.
+    import playground.ui.warmup as warmup
+
+    thread = RecordingThread()
+    monkeypatch.setattr(warmup, "start_warm_up", lambda: thread)
+    at = open_page()
+    assert not at.exception and thread.joins == 0  # Home itself never waits
+    at.switch_page("../pages/bce_loss.py").run()
+    assert not at.exception and thread.joins == 1
