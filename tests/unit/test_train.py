@@ -591,11 +591,11 @@ class ScriptedEvaluator:
         )
 
 
-def test_cli_keeps_the_best_fid_epoch_and_updates_the_manifest(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def offline_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
+    """The command line on 64 random digits, scored by a ScriptedEvaluator (set its fids)."""
     images, labels = random_digits(64)
-    evaluator = ScriptedEvaluator([30.0, 12.0, 20.0])
+    evaluator = ScriptedEvaluator([])
     monkeypatch.setattr(
         train,
         "load_mnist",
@@ -605,6 +605,15 @@ def test_cli_keeps_the_best_fid_epoch_and_updates_the_manifest(
     classifier = tmp_path / "classifier.safetensors"
     classifier.write_bytes(b"first classifier")
     monkeypatch.setattr(train, "DEFAULT_CLASSIFIER_PATH", classifier)
+    return SimpleNamespace(evaluator=evaluator, classifier=classifier)
+
+
+def test_cli_keeps_the_best_fid_epoch_and_updates_the_manifest(
+    tmp_path: Path, offline_cli: SimpleNamespace
+) -> None:
+    evaluator = offline_cli.evaluator
+    evaluator.fids = [30.0, 12.0, 20.0]
+    classifier = offline_cli.classifier
     manifest = tmp_path / "manifest.json"
     manifest.write_text(json.dumps({"models": {"classifier": {"file": "classifier.safetensors"}}}))
     out = tmp_path / "dcgan.safetensors"
@@ -643,19 +652,10 @@ def test_cli_keeps_the_best_fid_epoch_and_updates_the_manifest(
 
 
 def test_cli_resumes_a_run_with_lower_learning_rates_keeping_only_a_better_epoch(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, offline_cli: SimpleNamespace
 ) -> None:
-    images, labels = random_digits(64)
-    evaluator = ScriptedEvaluator([30.0, 12.0])
-    monkeypatch.setattr(
-        train,
-        "load_mnist",
-        lambda *a, **k: SimpleNamespace(train_images=images, train_labels=labels),
-    )
-    monkeypatch.setattr(train, "load_evaluator", lambda *a, **k: evaluator)
-    classifier = tmp_path / "classifier.safetensors"
-    classifier.write_bytes(b"classifier")
-    monkeypatch.setattr(train, "DEFAULT_CLASSIFIER_PATH", classifier)
+    evaluator = offline_cli.evaluator
+    evaluator.fids = [30.0, 12.0]
     out = tmp_path / "dcgan.safetensors"
     base = ["dcgan", "--batch-size", "16", "--seed", "4", "--device", "cpu", "--eval-samples", "40"]
     assert train.main([*base, "--epochs", "2", "--out", str(out)]) == 0
