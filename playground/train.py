@@ -1030,6 +1030,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--eval-every-epochs", type=int, default=1, help="0: never evaluate")
     parser.add_argument("--eval-samples", type=int, default=DEFAULT_SAMPLES)
     parser.add_argument("--keep", choices=("best-fid", "last"), default="best-fid")
+    parser.add_argument(
+        "--min-label-accuracy",
+        type=float,
+        default=None,
+        help="cgan, with --keep best-fid: prefer epochs whose digits match their labels this often",
+    )
     parser.add_argument("--manifest", type=Path, default=None, help="default: next to --out")
     parser.add_argument("--name", default=None, help="manifest entry (default: the model name)")
     parser.add_argument("--threads", type=int, default=None)
@@ -1077,6 +1083,8 @@ def reproduce_command(args: argparse.Namespace) -> str:
     words += ["--g-loss", s.g_loss, "--k-d", str(s.k_d), "--device", s.device]
     words += ["--eval-every-epochs", str(args.eval_every_epochs)]
     words += ["--eval-samples", str(args.eval_samples), "--keep", args.keep]
+    if args.min_label_accuracy is not None:
+        words += ["--min-label-accuracy", f"{args.min_label_accuracy:g}"]
     if args.threads is not None:
         words += ["--threads", str(args.threads)]
     if args.resume_from is not None:
@@ -1126,6 +1134,13 @@ def _device_name(device: torch.device) -> str:
 def _train_command(args: argparse.Namespace) -> int:
     """Train, evaluate every few epochs, keep the best (or last) checkpoint, update the manifest."""
     settings = _settings_from_args(args)
+    floor = args.min_label_accuracy
+    if floor is not None and not (
+        settings.model == "cgan" and args.keep == "best-fid" and 0.0 <= floor <= 1.0
+    ):
+        raise SettingsError(
+            f"--min-label-accuracy must be in [0, 1] and needs cgan with --keep best-fid, got {floor}"
+        )
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     mnist = load_mnist(args.data_root, fetch=False)
@@ -1157,7 +1172,7 @@ def _train_command(args: argparse.Namespace) -> int:
             **_sample_metrics(trainer.stepper.generator, evaluator, settings, args.eval_samples),
         }
         history.append(metrics)
-        if args.keep == "last" or kept is None or metrics["fid"] < kept["fid"]:
+        if args.keep == "last" or kept is None or _better(metrics, kept, args.min_label_accuracy):
             trainer.save(args.out, metrics=metrics)
             kept = metrics
         bar.message(_metrics_line(metrics) + ("  <- kept" if kept is metrics else ""))
@@ -1175,6 +1190,7 @@ def _train_command(args: argparse.Namespace) -> int:
         "fast_path": trainer.fast_path,
         "wall_time_s": round(wall, 1),
         "keep": args.keep,
+        "min_label_accuracy": args.min_label_accuracy,
         "epoch_kept": None if kept is None else kept["epoch"],
         "metrics": kept,
         "history": history,
@@ -1187,6 +1203,21 @@ def _train_command(args: argparse.Namespace) -> int:
     manifest = update_manifest(_manifest_path(args), args.name or settings.model, entry)
     bar.message(f"done in {wall / 60:.1f} min; wrote {args.out} and {manifest}")
     return 0
+
+
+def _better(
+    metrics: dict[str, Any], kept: dict[str, Any], min_label_accuracy: float | None
+) -> bool:
+    """Is this epoch better than the kept one? Lower FID, but an epoch whose label accuracy
+    reaches the floor (when one is set) beats any epoch below it."""
+
+    def rank(m: dict[str, Any]) -> tuple[bool, float]:
+        below = (
+            min_label_accuracy is not None and (m.get("label_accuracy") or 0.0) < min_label_accuracy
+        )
+        return below, m["fid"]
+
+    return rank(metrics) < rank(kept)
 
 
 def _start(

@@ -582,12 +582,14 @@ class ScriptedEvaluator:
 
     def __init__(self, fids: list[float]) -> None:
         self.fids = list(fids)
+        self.label_accuracies: list[float] = []  # one per call for a cGAN, else none
         self.calls: list[tuple[Tensor, Tensor | None]] = []
 
     def evaluate(self, images: Tensor, labels: Tensor | None = None) -> SampleMetrics:
         self.calls.append((images, labels))
+        accuracy = self.label_accuracies.pop(0) if self.label_accuracies else None
         return SampleMetrics(
-            self.fids.pop(0), 5.0, 10, 0.12, 0.5, 0.4, None, len(images), (0.1,) * 10
+            self.fids.pop(0), 5.0, 10, 0.12, 0.5, 0.4, accuracy, len(images), (0.1,) * 10
         )
 
 
@@ -689,6 +691,27 @@ def test_cli_resumes_a_run_with_lower_learning_rates_keeping_only_a_better_epoch
         str(out),
     ]
     assert train.main(changed) == 2
+
+
+def test_cli_label_accuracy_floor_prefers_a_cgan_epoch_that_draws_the_asked_digits(
+    tmp_path: Path, offline_cli: SimpleNamespace
+) -> None:
+    evaluator = offline_cli.evaluator
+    base = ["cgan", "--batch-size", "16", "--seed", "4", "--device", "cpu", "--epochs", "3"]
+    base += ["--eval-samples", "40"]
+    for floor, kept_epoch in ((None, 2), (0.9, 3)):
+        evaluator.fids = [30.0, 12.0, 20.0]
+        evaluator.label_accuracies = [0.95, 0.80, 0.91]
+        out = tmp_path / f"cgan-{floor}.safetensors"
+        extra = [] if floor is None else ["--min-label-accuracy", str(floor)]
+        assert train.main([*base, *extra, "--out", str(out), "--name", out.stem]) == 0
+        assert load_checkpoint(out).metadata["metrics"]["epoch"] == kept_epoch
+        entry = json.loads((tmp_path / "manifest.json").read_text())["models"][out.stem]
+        assert entry["epoch_kept"] == kept_epoch and entry["min_label_accuracy"] == floor
+        assert ("--min-label-accuracy 0.9" in entry["command"]) == (floor is not None)
+    # Only a cGAN has labels to check, and a floor outside [0, 1] is refused.
+    assert train.main(["dcgan", "--min-label-accuracy", "0.9", "--out", str(out)]) == 2
+    assert train.main([*base, "--min-label-accuracy", "1.5", "--out", str(out)]) == 2
 
 
 def test_cli_reports_bad_settings_without_a_traceback(
