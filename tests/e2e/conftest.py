@@ -121,14 +121,21 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-@pytest.fixture
-def page(browser: Browser, app_url: str) -> Iterator[Page]:
+@contextmanager
+def fresh_page(browser: Browser, timeout_ms: int) -> Iterator[Page]:
+    """A page in its own browser context (no shared session), waiting up to timeout_ms."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
-    page.set_default_timeout(30_000)
-    expect.set_options(timeout=30_000)
+    page.set_default_timeout(timeout_ms)
+    expect.set_options(timeout=timeout_ms)
     yield page
     context.close()
+
+
+@pytest.fixture
+def page(browser: Browser, app_url: str) -> Iterator[Page]:
+    with fresh_page(browser, 30_000) as page:
+        yield page
 
 
 def wait_for_idle(page: Page) -> None:

@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.e2e.conftest import (
     assert_no_exception,
     choose_option,
+    fresh_page,
     open_app,
     streamlit_server,
     wait_for_idle,
@@ -40,12 +41,8 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def demo_page(browser: Browser, demo_url: str) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    expect.set_options(timeout=60_000)
-    yield page
-    context.close()
+    with fresh_page(browser, 60_000) as page:
+        yield page
 
 
 def shown_step(page: Page) -> int:
