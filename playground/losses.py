@@ -217,3 +217,45 @@ def js_divergence(p: np.ndarray, q: np.ndarray, dx: float) -> float:
     q = np.asarray(q, dtype=np.float64)
     m = 0.5 * (p + q)
     return 0.5 * kl_divergence(p, m, dx) + 0.5 * kl_divergence(q, m, dx)
+
+
+# ---------------------------------------------------------------------------------------------
+# The VAE objective (Kingma & Welling 2014, "Auto-Encoding Variational Bayes", eq. 10 and app. B)
+
+
+@dataclass(frozen=True)
+class VAELoss:
+    """The negative ELBO per image and its two terms, kept apart for logging (batch means)."""
+
+    total: Tensor
+    reconstruction: Tensor
+    kl: Tensor
+
+
+def vae_reconstruction_loss(logits: Tensor, targets: Tensor) -> Tensor:
+    """-E_q[log p(x|z)] for Bernoulli pixels: sum over pixels of BCE(sigmoid(l), x), batch mean.
+
+    -log p(x|z) = -sum_i [x_i log p_i + (1 - x_i) log(1 - p_i)], p_i = sigmoid(l_i), x_i in [0, 1]
+    (a grey pixel is a "soft" target). Computed from logits, like the GAN losses.
+    """
+    per_pixel = targets * F.softplus(-logits) + (1.0 - targets) * F.softplus(logits)
+    return per_pixel.flatten(1).sum(dim=1).mean()
+
+
+def vae_kl_divergence(mu: Tensor, logvar: Tensor) -> Tensor:
+    """KL(q(z|x) || p(z)) for q = N(mu, diag(sigma^2)), p = N(0, I), summed over z, batch mean.
+
+    Closed form: KL = -1/2 sum_j (1 + log sigma_j^2 - mu_j^2 - sigma_j^2).
+    """
+    per_dim = -0.5 * (1.0 + logvar - mu.square() - logvar.exp())
+    return per_dim.sum(dim=1).mean()
+
+
+def vae_loss(logits: Tensor, targets: Tensor, mu: Tensor, logvar: Tensor) -> VAELoss:
+    """The negative ELBO: -E_q[log p(x|z)] + KL(q(z|x) || p(z)), in nats per image.
+
+    Minimising it maximises the evidence lower bound log p(x) >= E_q[log p(x|z)] - KL(q || p).
+    """
+    reconstruction = vae_reconstruction_loss(logits, targets)
+    kl = vae_kl_divergence(mu, logvar)
+    return VAELoss(total=reconstruction + kl, reconstruction=reconstruction, kl=kl)

@@ -51,7 +51,7 @@ from playground.checkpoints import (
 )
 from playground.data import DataUnavailable, load_mnist, to_unit_range
 from playground.gan import Batch, GANStepper, StepRecord
-from playground.losses import G_LOSSES
+from playground.losses import G_LOSSES, vae_loss
 from playground.metrics import (
     DEFAULT_CLASSIFIER_PATH,
     DEFAULT_SAMPLES,
@@ -61,21 +61,29 @@ from playground.metrics import (
 )
 from playground.models import (
     NUM_CLASSES,
+    VAE,
     ConditionalDiscriminator,
     ConditionalGenerator,
     Discriminator,
     Generator,
+    VAEConfig,
+    VAESampler,
+    vae_init,
     weights_init,
 )
 
 log = logging.getLogger(__name__)
 
 MODELS = ("dcgan", "cgan")
+VAE_MODEL = "vae"
+CLI_MODELS = (*MODELS, VAE_MODEL)
 DEVICES = ("auto", "cpu", "cuda")
 KIND = "gan"
 """Checkpoint kind of a full training state (G, D, optimizers, batch source)."""
 GENERATOR_KIND = "generator"
 """Checkpoint kind of a generator-only download."""
+VAE_KIND = "vae"
+"""Checkpoint kind of a VAE's full training state (VAE, optimizer, batch source)."""
 WARMUP_ITERATIONS = 3
 """Eager iterations on the capture stream before a CUDA graph is captured (PyTorch's recipe)."""
 SAMPLE_CHUNK = 500
@@ -146,15 +154,62 @@ class TrainSettings:
 
         Missing keys take their defaults.
         """
-        if not isinstance(values, Mapping):
-            raise SettingsError(f"settings must be a mapping, got {type(values).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(str(k) for k in values if k not in known)
-        if unknown:
-            raise SettingsError(f"unknown setting(s) {unknown}; known: {sorted(known)}")
-        settings = cls(**values)
-        settings.validate()
-        return settings
+        return _settings_from_mapping(cls, values)
+
+
+def _settings_from_mapping(cls: type, values: Mapping[str, Any]) -> Any:
+    """cls(**values), validated; unknown keys, wrong types and bad ranges raise SettingsError."""
+    if not isinstance(values, Mapping):
+        raise SettingsError(f"settings must be a mapping, got {type(values).__name__}")
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(str(k) for k in values if k not in known)
+    if unknown:
+        raise SettingsError(f"unknown setting(s) {unknown}; known: {sorted(known)}")
+    settings = cls(**values)
+    settings.validate()
+    return settings
+
+
+@dataclass(frozen=True)
+class VAESettings:
+    """How the course VAE is trained: Adam on the negative ELBO (see losses.vae_loss)."""
+
+    model: str = VAE_MODEL
+    epochs: float = 20
+    batch_size: int = 128
+    lr: float = 1e-3
+    beta1: float = 0.9
+    beta2: float = 0.999
+    z_dim: int = 16
+    hidden: int = 128
+    seed: int = 0
+    device: str = "auto"
+
+    def validate(self) -> None:
+        """Raise SettingsError naming the first field of the wrong type or out of its range."""
+        _check_choice("model", self.model, (VAE_MODEL,))
+        _check_number("epochs", self.epochs, 0.0, 100.0, low_open=True)
+        _check_integer("batch_size", self.batch_size, 8, 1024)
+        _check_number("lr", self.lr, 0.0, 0.1, low_open=True)
+        _check_number("beta1", self.beta1, 0.0, 1.0, high_open=True)
+        _check_number("beta2", self.beta2, 0.0, 1.0, high_open=True)
+        _check_integer("z_dim", self.z_dim, 1, 256)
+        _check_integer("hidden", self.hidden, 8, 2048)
+        _check_integer("seed", self.seed, 0, 2**31 - 1)
+        _check_choice("device", self.device, DEVICES)
+
+    @property
+    def config(self) -> VAEConfig:
+        """The network's shape."""
+        return VAEConfig(z_dim=self.z_dim, hidden=self.hidden)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> VAESettings:
+        """Settings from JSON-like data; unknown keys, wrong types and bad ranges raise SettingsError."""
+        return _settings_from_mapping(cls, values)
 
 
 def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
@@ -1005,6 +1060,221 @@ def library_versions() -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------------------------
+# The VAE trainer
+
+
+@dataclass(frozen=True)
+class VAEStepRecord:
+    """What one VAE update did: the negative ELBO and its two terms (nats per image, batch mean)
+    before the optimizer step, and the gradient norm."""
+
+    steps: int
+    loss: float
+    reconstruction: float
+    kl: float
+    grad_norm: float
+
+    def is_finite(self) -> bool:
+        """False when any number is NaN or infinite (a diverged run)."""
+        values = (self.loss, self.reconstruction, self.kl, self.grad_norm)
+        return all(math.isfinite(v) for v in values)
+
+
+def build_vae(settings: VAESettings) -> VAE:
+    """A fresh VAE on the CPU, initialised from a generator seeded by settings.seed."""
+    init = torch.Generator().manual_seed(stream_seed(settings.seed, INIT_STREAM))
+    vae = _empty_vae(settings.config)
+    vae.apply(partial(vae_init, generator=init))
+    return vae
+
+
+def _empty_vae(config: VAEConfig) -> VAE:
+    """A VAE with zero weights (for loading a checkpoint into), without touching the global RNG."""
+    return _empty_network(VAE, config)
+
+
+class VAETrainer:
+    """Trains the course VAE on MNIST; the counterpart of `Trainer` for a model without D.
+
+    A VAE has one network and one loss, so the GAN step API (d_step / g_step) does not apply:
+    step() is one Adam update of encoder and decoder on the negative ELBO of a real batch, and
+    run(n) is n of them with one host sync at the end. It reuses the GAN engine's pieces: the
+    seeded MnistBatches (its noise() supplies the eps of the reparameterization trick), settings
+    validation, the checkpoint format, the sampling code (via `sampler`) and the CLI. It runs the
+    eager loop on every device.
+    """
+
+    fast_path = False
+    fallback_reason = "the VAE trains with the eager loop on every device"
+
+    def __init__(
+        self,
+        settings: VAESettings,
+        images: Tensor,
+        labels: Tensor | None = None,
+        device: str | torch.device | None = None,
+    ) -> None:
+        del labels  # a VAE learns p(x) without them; accepted so both trainers are built alike
+        settings.validate()
+        self.settings = settings
+        self.device = resolve_device(settings.device if device is None else device)
+        real = prepare_images(images)
+        self.source = MnistBatches(
+            real.to(self.device), None, settings.batch_size, settings.z_dim, settings.seed, False
+        )
+        self.vae = build_vae(settings).to(self.device, memory_format=memory_format_for(self.device))
+        self.optimizer = torch.optim.Adam(
+            self.vae.parameters(), lr=settings.lr, betas=(settings.beta1, settings.beta2)
+        )
+        self.sampler = VAESampler(self.vae)
+        self.iteration = 0
+        self.steps_per_epoch = max(1, self.source.batches_per_epoch)
+        self.total_iterations = max(1, math.ceil(settings.epochs * self.steps_per_epoch))
+        self.images_per_s = 0.0
+
+    @property
+    def epoch(self) -> float:
+        return self.iteration / self.steps_per_epoch
+
+    @property
+    def done(self) -> bool:
+        return self.iteration >= self.total_iterations
+
+    def update(self) -> Tensor:
+        """One Adam step on -ELBO of the next real batch; [loss, reconstruction, KL, grad norm]."""
+        real, _ = self.source.real()
+        eps, _ = self.source.noise()
+        logits, mu, logvar = self.vae(real, eps)
+        loss = vae_loss(logits, (real + 1.0) / 2.0, mu, logvar)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.total.backward()
+        grad_norm = nn.utils.clip_grad_norm_(self.vae.parameters(), float("inf"))
+        self.optimizer.step()
+        self.iteration += 1
+        return torch.stack([loss.total, loss.reconstruction, loss.kl, grad_norm]).detach()
+
+    def step(self) -> VAEStepRecord:
+        """Exactly one update."""
+        return self.run(1)
+
+    def run(self, iterations: int) -> VAEStepRecord:
+        """`iterations` updates; numbers are read back once, at the end (the last update's)."""
+        if not _is_int(iterations) or iterations < 1:
+            raise ValueError(f"iterations must be a positive integer, got {iterations!r}")
+        started = time.perf_counter()
+        for _ in range(iterations):
+            stats = self.update()
+        loss, reconstruction, kl, grad_norm = stats.tolist()
+        elapsed = max(time.perf_counter() - started, 1e-9)
+        self.images_per_s = iterations * self.settings.batch_size / elapsed
+        return VAEStepRecord(self.iteration, loss, reconstruction, kl, grad_norm)
+
+    def sample(self, noise: Tensor) -> Tensor:
+        """decode(z) in eval mode, no grad, in [-1, 1]."""
+        return generate(self.sampler, noise)
+
+    # -- checkpoints ---------------------------------------------------------------------------
+
+    def checkpoint(self, metrics: dict[str, Any] | None = None) -> Checkpoint:
+        """The full training state as a Checkpoint (tensors + JSON metadata)."""
+        opt_tensors, opt_meta = pack_optimizer_state(self.optimizer)
+        source = self.source.state_dict()
+        tensors = pack_parts(
+            {
+                "vae": self.vae.state_dict(),
+                "opt": opt_tensors,
+                "source": {k: v for k, v in source.items() if isinstance(v, Tensor)},
+            }
+        )
+        metadata = {
+            "model": self.settings.model,
+            "settings": self.settings.to_dict(),
+            "seed": self.settings.seed,
+            "step": self.iteration,
+            "epoch": self.epoch,
+            "device": self.device.type,
+            "versions": library_versions(),
+            "kind": VAE_KIND,
+            "dataset_size": self.source.size,
+            "opt": opt_meta,
+            "source": {k: v for k, v in source.items() if not isinstance(v, Tensor)},
+            "metrics": dict(metrics or {}),
+        }
+        return Checkpoint(tensors=tensors, metadata=metadata)
+
+    def save(self, path: str | Path, metrics: dict[str, Any] | None = None) -> Path:
+        """Write the full training state atomically (see checkpoint())."""
+        return save_checkpoint(path, self.checkpoint(metrics))
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        images: Tensor,
+        labels: Tensor | None = None,
+        device: str | torch.device | None = None,
+    ) -> VAETrainer:
+        """A VAETrainer that continues exactly where `path` was saved; CheckpointError on a bad file."""
+        checkpoint = load_checkpoint(path)
+        if checkpoint.kind != VAE_KIND:
+            raise CheckpointError(_not_a_vae_message(Path(path).name, checkpoint.kind))
+        settings = vae_checkpoint_settings(checkpoint)
+        size = checkpoint.metadata.get("dataset_size")
+        if size != images.shape[0]:
+            raise CheckpointError(
+                f"this checkpoint was trained on {size} images; {images.shape[0]} were given"
+            )
+        trainer = cls(settings, images, labels, device=device)
+        trainer._restore(checkpoint)
+        return trainer
+
+    def _restore(self, checkpoint: Checkpoint) -> None:
+        meta = checkpoint.metadata
+        load_state_into(self.vae, checkpoint.part("vae"), "vae")
+        load_optimizer_state_into(self.optimizer, checkpoint.part("opt"), meta.get("opt"), "opt")
+        source_meta = meta.get("source")
+        if not isinstance(source_meta, dict):
+            raise CheckpointError("checkpoint has no batch-source state")
+        try:
+            self.source.load_state_dict({**source_meta, **checkpoint.part("source")})
+        except ValueError as exc:
+            raise CheckpointError(f"batch-source state does not fit: {exc}") from exc
+        steps = meta.get("step")
+        if not (_is_int(steps) and steps >= 0):
+            raise CheckpointError("checkpoint step counter is missing or negative")
+        self.iteration = steps
+
+
+def vae_checkpoint_settings(checkpoint: Checkpoint) -> VAESettings:
+    """The VAESettings stored in a VAE checkpoint (CheckpointError when absent or invalid)."""
+    try:
+        return VAESettings.from_dict(checkpoint.metadata.get("settings"))
+    except SettingsError as exc:
+        raise CheckpointError(f"checkpoint settings are invalid: {exc}") from exc
+
+
+def load_vae(source: str | Path | bytes) -> tuple[VAE, VAESettings, dict[str, Any]]:
+    """The VAE in eval mode on the CPU, its settings and the metadata, from a VAE checkpoint.
+
+    Safe on any input: no pickle, size cap, shapes checked; a bad file raises CheckpointError.
+    """
+    if isinstance(source, bytes | bytearray | memoryview):
+        checkpoint, name = from_bytes(bytes(source)), "upload"
+    else:
+        checkpoint, name = load_checkpoint(source), Path(source).name
+    if checkpoint.kind != VAE_KIND:
+        raise CheckpointError(_not_a_vae_message(name, checkpoint.kind))
+    settings = vae_checkpoint_settings(checkpoint)
+    vae = _empty_vae(settings.config)
+    load_state_into(vae, checkpoint.part("vae"), "vae")
+    return vae.eval(), settings, checkpoint.metadata
+
+
+def _not_a_vae_message(name: str, kind: str) -> str:
+    return f"{name} is a {kind or 'unknown'!r} checkpoint, not a VAE checkpoint"
+
+
+# ---------------------------------------------------------------------------------------------
 # Command line: train a shipped model, keep its best checkpoint by FID
 
 
@@ -1012,19 +1282,24 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     defaults = TrainSettings()
     parser = argparse.ArgumentParser(
         prog="python -m playground.train",
-        description="Train the course DCGAN or cGAN on MNIST; keep the checkpoint with the best FID.",
+        description=(
+            "Train the course DCGAN, cGAN or VAE on MNIST; keep the checkpoint with the best FID. "
+            "Options left out take the model's defaults."
+        ),
     )
-    parser.add_argument("model", choices=MODELS)
+    parser.add_argument("model", choices=CLI_MODELS)
     parser.add_argument("--epochs", type=float, default=defaults.epochs)
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--lr-g", type=float, default=defaults.lr_g)
-    parser.add_argument("--lr-d", type=float, default=defaults.lr_d)
-    parser.add_argument("--beta1", type=float, default=defaults.beta1)
-    parser.add_argument("--beta2", type=float, default=defaults.beta2)
-    parser.add_argument("--z-dim", type=int, default=defaults.z_dim)
-    parser.add_argument("--g-loss", choices=G_LOSSES, default=defaults.g_loss)
-    parser.add_argument("--k-d", type=int, default=defaults.k_d)
+    parser.add_argument("--lr-g", type=float, default=None, help="GANs")
+    parser.add_argument("--lr-d", type=float, default=None, help="GANs")
+    parser.add_argument("--lr", type=float, default=None, help="VAE")
+    parser.add_argument("--beta1", type=float, default=None)
+    parser.add_argument("--beta2", type=float, default=None)
+    parser.add_argument("--z-dim", type=int, default=None)
+    parser.add_argument("--hidden", type=int, default=None, help="VAE: width of its dense layer")
+    parser.add_argument("--g-loss", choices=G_LOSSES, default=None, help="GANs")
+    parser.add_argument("--k-d", type=int, default=None, help="GANs")
     parser.add_argument("--device", default=defaults.device)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--eval-every-epochs", type=int, default=1, help="0: never evaluate")
@@ -1054,21 +1329,24 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _settings_from_args(args: argparse.Namespace) -> TrainSettings:
-    settings = TrainSettings(
-        model=args.model,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr_g=args.lr_g,
-        lr_d=args.lr_d,
-        beta1=args.beta1,
-        beta2=args.beta2,
-        z_dim=args.z_dim,
-        g_loss=args.g_loss,
-        k_d=args.k_d,
-        seed=args.seed,
-        device=args.device,
-    )
+GAN_ONLY_OPTIONS = ("lr_g", "lr_d", "g_loss", "k_d")
+VAE_ONLY_OPTIONS = ("lr", "hidden")
+
+
+def _settings_from_args(args: argparse.Namespace) -> TrainSettings | VAESettings:
+    """The model's settings class filled from the options given, its defaults for the rest."""
+    vae = args.model == VAE_MODEL
+    cls, alien = (VAESettings, GAN_ONLY_OPTIONS) if vae else (TrainSettings, VAE_ONLY_OPTIONS)
+    given = sorted(name for name in alien if getattr(args, name) is not None)
+    if given:
+        options = ", ".join("--" + name.replace("_", "-") for name in given)
+        raise SettingsError(f"the {args.model} does not take {options}")
+    values = {
+        f.name: getattr(args, f.name)
+        for f in fields(cls)
+        if getattr(args, f.name, None) is not None
+    }
+    settings = cls(**values)
     settings.validate()
     return settings
 
@@ -1076,6 +1354,8 @@ def _settings_from_args(args: argparse.Namespace) -> TrainSettings:
 def reproduce_command(args: argparse.Namespace) -> str:
     """The exact command line that rebuilds the file, every training option spelled out."""
     s = _settings_from_args(args)
+    if isinstance(s, VAESettings):
+        return _reproduce_vae_command(args, s)
     words = ["python", "-m", "playground.train", s.model, "--epochs", f"{s.epochs:g}"]
     words += ["--batch-size", str(s.batch_size), "--seed", str(s.seed)]
     words += ["--lr-g", f"{s.lr_g:g}", "--lr-d", f"{s.lr_d:g}"]
@@ -1093,6 +1373,19 @@ def reproduce_command(args: argparse.Namespace) -> str:
     return shlex.join(words)
 
 
+def _reproduce_vae_command(args: argparse.Namespace, s: VAESettings) -> str:
+    words = ["python", "-m", "playground.train", s.model, "--epochs", f"{s.epochs:g}"]
+    words += ["--batch-size", str(s.batch_size), "--seed", str(s.seed), "--lr", f"{s.lr:g}"]
+    words += ["--beta1", f"{s.beta1:g}", "--beta2", f"{s.beta2:g}", "--z-dim", str(s.z_dim)]
+    words += ["--hidden", str(s.hidden), "--device", s.device]
+    words += ["--eval-every-epochs", str(args.eval_every_epochs)]
+    words += ["--eval-samples", str(args.eval_samples), "--keep", args.keep]
+    if args.threads is not None:
+        words += ["--threads", str(args.threads)]
+    words += ["--out", str(args.out)]
+    return shlex.join(words)
+
+
 class ProgressLine:
     """A plain-text progress bar: redrawn in place on a terminal, one line per update in a log."""
 
@@ -1106,15 +1399,17 @@ class ProgressLine:
         self.started = time.perf_counter()
 
     def update(
-        self, epoch: int, step_in_epoch: int, record: StepRecord, images_per_s: float
+        self,
+        epoch: int,
+        step_in_epoch: int,
+        record: StepRecord | VAEStepRecord,
+        images_per_s: float,
     ) -> None:
         share = step_in_epoch / self.steps_per_epoch
         bar = "#" * round(20 * share) + "-" * (20 - round(20 * share))
         elapsed = time.perf_counter() - self.started
         text = (
-            f"epoch {epoch:>3}/{self.total_epochs} [{bar}] {share:4.0%} "
-            f"d_loss {record.d_loss:.3f} g_loss {record.g_loss:.3f} "
-            f"D(x) {record.d_real:.2f} D(G(z)) {record.d_fake:.2f} "
+            f"epoch {epoch:>3}/{self.total_epochs} [{bar}] {share:4.0%} {_losses_text(record)} "
             f"{images_per_s:6.0f} img/s  {elapsed / 60:5.1f} min"
         )
         self.stream.write(("\r" + text) if self.tty else (text + "\n"))
@@ -1123,6 +1418,18 @@ class ProgressLine:
     def message(self, text: str) -> None:
         self.stream.write(("\n" if self.tty else "") + text + "\n")
         self.stream.flush()
+
+
+def _losses_text(record: StepRecord | VAEStepRecord) -> str:
+    if isinstance(record, VAEStepRecord):
+        return (
+            f"-ELBO {record.loss:.1f} = reconstruction {record.reconstruction:.1f} "
+            f"+ KL {record.kl:.1f}"
+        )
+    return (
+        f"d_loss {record.d_loss:.3f} g_loss {record.g_loss:.3f} "
+        f"D(x) {record.d_real:.2f} D(G(z)) {record.d_fake:.2f}"
+    )
 
 
 def _device_name(device: torch.device) -> str:
@@ -1169,7 +1476,7 @@ def _train_command(args: argparse.Namespace) -> int:
             "epoch": epoch,
             "iteration": trainer.iteration,
             "wall_time_s": round(time.perf_counter() - started, 1),
-            **_sample_metrics(trainer.stepper.generator, evaluator, settings, args.eval_samples),
+            **_sample_metrics(_sampler(trainer), evaluator, settings, args.eval_samples),
         }
         history.append(metrics)
         if args.keep == "last" or kept is None or _better(metrics, kept, args.min_label_accuracy):
@@ -1179,7 +1486,7 @@ def _train_command(args: argparse.Namespace) -> int:
     wall = time.perf_counter() - started
     entry = {
         "file": args.out.name,
-        "kind": KIND,
+        "kind": VAE_KIND if isinstance(trainer, VAETrainer) else KIND,
         "model": settings.model,
         "command": reproduce_command(args),
         "seed": settings.seed,
@@ -1221,13 +1528,21 @@ def _better(
 
 
 def _start(
-    args: argparse.Namespace, settings: TrainSettings, images: Tensor, labels: Tensor
-) -> tuple[Trainer, dict[str, Any] | None, dict[str, Any]]:
-    """A fresh Trainer, or the run saved at --resume-from retuned to `settings`.
+    args: argparse.Namespace,
+    settings: TrainSettings | VAESettings,
+    images: Tensor,
+    labels: Tensor,
+) -> tuple[Trainer | VAETrainer, dict[str, Any] | None, dict[str, Any]]:
+    """A fresh Trainer (VAETrainer for the VAE), or the run saved at --resume-from retuned to
+    `settings` (GANs only).
 
     Also returns the metrics of the checkpoint to beat (a resumed run only replaces its file
     with a better epoch) and the manifest entry of the run it continues.
     """
+    if isinstance(settings, VAESettings):
+        if args.resume_from is not None:
+            raise SettingsError("--resume-from continues GAN runs only, not the vae")
+        return VAETrainer(settings, images, labels), None, {}
     if args.resume_from is None:
         return Trainer(settings, images, labels), None, {}
     trainer = Trainer.load(args.resume_from, images, labels, device=resolve_device(settings.device))
@@ -1237,7 +1552,7 @@ def _start(
     return trainer, metrics if isinstance(metrics, dict) else None, earlier
 
 
-def _train_epoch(trainer: Trainer, epoch: int, bar: ProgressLine) -> bool:
+def _train_epoch(trainer: Trainer | VAETrainer, epoch: int, bar: ProgressLine) -> bool:
     """Train to the end of `epoch` in tenths, redrawing the bar; False when training diverged."""
     end = min(epoch * trainer.steps_per_epoch, trainer.total_iterations)
     chunk = max(1, trainer.steps_per_epoch // 10)
@@ -1251,8 +1566,13 @@ def _train_epoch(trainer: Trainer, epoch: int, bar: ProgressLine) -> bool:
     return True
 
 
+def _sampler(trainer: Trainer | VAETrainer) -> nn.Module:
+    """What turns noise into digits: G for a GAN, the decoder (VAESampler) for the VAE."""
+    return trainer.sampler if isinstance(trainer, VAETrainer) else trainer.stepper.generator
+
+
 def _sample_metrics(
-    generator: nn.Module, evaluator: Evaluator, settings: TrainSettings, n: int
+    generator: nn.Module, evaluator: Evaluator, settings: TrainSettings | VAESettings, n: int
 ) -> dict[str, Any]:
     """Metrics of n samples from the run's evaluation noise (the same z at every epoch)."""
     images, labels = draw_samples(generator, n, stream_seed(settings.seed, EVAL_NOISE_STREAM))
@@ -1265,7 +1585,11 @@ def _rescore_command(args: argparse.Namespace) -> int:
     For when the classifier file was rebuilt after training: the entry's metrics and
     classifier_sha256 are replaced; the per-epoch history keeps the classifier it was made with.
     """
-    generator, settings, meta = load_generator(args.out)
+    if args.model == VAE_MODEL:
+        vae, settings, meta = load_vae(args.out)
+        generator: nn.Module = VAESampler(vae)
+    else:
+        generator, settings, meta = load_generator(args.out)
     if settings.model != args.model:
         raise CheckpointError(f"{args.out.name} holds a {settings.model}, not a {args.model}")
     evaluator = load_evaluator()

@@ -1,4 +1,5 @@
-"""Networks for 28x28 MNIST digits: the course DCGAN, its conditional variant, the metric classifier."""
+"""Networks for 28x28 MNIST digits: the course DCGAN, its conditional variant, the VAE, the metric
+classifier."""
 
 from playground.models.classifier import DigitClassifier
 from playground.models.dcgan import (
@@ -10,6 +11,7 @@ from playground.models.dcgan import (
     Generator,
     weights_init,
 )
+from playground.models.vae import VAE, VAEConfig, VAEConfigError, VAESampler, vae_init
 
 __all__ = [
     "IMAGE_SHAPE",
@@ -19,5 +21,10 @@ __all__ = [
     "DigitClassifier",
     "Discriminator",
     "Generator",
+    "VAE",
+    "VAEConfig",
+    "VAEConfigError",
+    "VAESampler",
+    "vae_init",
     "weights_init",
 ]
