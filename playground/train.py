@@ -13,6 +13,10 @@ and drives them through the shared step API (`gan.GANStepper`): d_step(), g_step
 
 `save()` / `load()` carry everything a job needs to continue exactly (networks, both optimizers,
 the batch order and RNG position); `python -m playground.train` trains the shipped models.
+
+The VAE has no discriminator, so it has no d_step/g_step: `VAETrainer` gives it step() and run()
+on the negative ELBO, and shares the rest with the GANs (settings checks, the seeded batch source,
+the checkpoint format, sampling, per-epoch scoring and the command line).
 """
 
 from __future__ import annotations
