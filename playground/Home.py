@@ -100,6 +100,12 @@ PAGES = [
         ":material/draw:",
         "sample trained digit generators, then train your own DCGAN or conditional GAN in the background and watch its samples improve.",
     ),
+    lesson(
+        "../pages/vae_vs_gan.py",
+        "VAE vs GAN",
+        ":material/compare:",
+        "the same digits from a VAE and a GAN, side by side, measured the same way: why the VAE's are blurrier and the GAN's can miss digits.",
+    ),
 ]
 
 warm_up = start_warm_up()

@@ -1,0 +1,113 @@
+"""VAE vs GAN: the same digits from a VAE and a GAN, side by side, measured the same way."""
+
+import streamlit as st
+
+from playground.data import DataUnavailable
+from playground.figures import compare as figures
+from playground.ui import compare
+from playground.ui.layout import page_header
+
+page_header(
+    "VAE vs GAN",
+    "A **variational autoencoder (VAE)** learns to make digits another way. Its encoder maps a "
+    "digit x to a Gaussian q(z|x) over codes z, its decoder maps a code back to an image, and "
+    "training maximises the *evidence lower bound*: reconstruct x well, while keeping q(z|x) "
+    "close to the prior N(0, I). Afterwards, decoding z ~ N(0, I) makes new digits, just as "
+    "G(z) does for a GAN. Below, the shipped VAE and the shipped DCGAN draw from the same noise "
+    "seed and are scored by the same classifier.",
+)
+
+models, problems = compare.shipped_models()
+
+st.header("1. Samples side by side")
+st.markdown(
+    "Each image is decode(z) for the VAE and G(z) for the DCGAN, with z ~ N(0, I) drawn from the "
+    "noise seed below. Draw new noise a few times and compare: which digits are sharper, which "
+    "are always readable?"
+)
+seed = compare.noise_button()
+pictures = {}
+for column, name in zip(st.columns(2), compare.COMPARED, strict=True):
+    with column:
+        st.subheader(compare.COMPARED[name])
+        if name in problems:
+            st.warning(problems[name], icon=":material/warning:")
+            continue
+        pictures[name] = compare.pictures(models[name], seed)
+        st.image(pictures[name].grid, caption=f"noise seed {seed}", width=360)
+
+st.header("2. Measured the same way")
+st.markdown(
+    "The training command scored both models with one Evaluator: the same number of samples "
+    "each, the same classifier's features (FID, precision, recall) and predictions (Inception "
+    "Score, digits covered). The last row scores held-out **real** test digits exactly like samples: the "
+    "best a model could hope for."
+)
+rows = compare.comparison_rows(models, compare.real_metrics())
+if not rows:
+    st.warning(
+        "No scores to compare yet: trained_models/ holds neither the models nor their manifest.",
+        icon=":material/warning:",
+    )
+else:
+    note = compare.measurement_problem(list(models))
+    if note:
+        st.warning(f"Compare with care: {note}", icon=":material/warning:")
+    st.dataframe(compare.metrics_table(rows), width="stretch")
+    st.plotly_chart(figures.metrics_bars(rows), key="compare-metrics", width="stretch")
+    st.markdown(
+        "**Digits covered** and the chart below say whether a model makes every digit about as "
+        "often as real data does. A GAN is rewarded only for fooling D, never for covering all of "
+        "the data, so it can *drop modes*: make some digits rarely or never. The VAE must "
+        "reconstruct every training digit, so it keeps them all."
+    )
+    shares = {name: row["class_shares"] for name, row in rows.items() if row.get("class_shares")}
+    st.plotly_chart(figures.digit_shares(shares), key="compare-shares", width="stretch")
+
+st.header("3. Why are the VAE's digits blurrier?")
+st.markdown(
+    "The VAE's decoder is trained on a **pixel-wise likelihood**: each pixel is scored on its "
+    "own (here, as a coin flip between ink and paper). When a code z could have come from "
+    "several slightly different digits, the loss is lowest for their **average**, and an average "
+    "of strokes that do not line up is a grey smear. A GAN's generator is never compared with a "
+    "particular digit: it is judged by the discriminator, which easily spots grey smears, so G "
+    "learns sharp strokes. The price is the mode dropping above. The histogram counts how bright "
+    "the stroke pixels of the samples above are."
+)
+if pictures:
+    figure, grey = compare.stroke_figure(
+        {compare.COMPARED[name]: p for name, p in pictures.items()}, seed
+    )
+    st.plotly_chart(figure, key="compare-strokes", width="stretch")
+    st.caption(
+        "Grey stroke pixels (brightness 0.25-0.75): "
+        + " · ".join(f"{name} {share:.0%}" for name, share in grey.items())
+    )
+
+st.header("4. The VAE reconstructs real digits")
+st.markdown(
+    "Top row: real test digits the VAE never trained on, one of each. Bottom row: decode(μ(x)), "
+    "the image the VAE rebuilds from the mean of its code. The digit survives, its exact "
+    "strokes are averaged away. (A GAN has no encoder: it cannot reconstruct a given digit.)"
+)
+if "vae" in models:
+    try:
+        st.image(compare.reconstructions(models["vae"], seed), width="stretch")
+    except DataUnavailable as exc:
+        st.warning(
+            "The reconstructions need the MNIST test digits, which are not on this server. "
+            f"Run `python -m playground.data fetch` once to get them.\n\n{exc}",
+            icon=":material/dataset:",
+        )
+else:
+    st.warning(problems["vae"], icon=":material/warning:")
+
+st.header("5. Walking through the latent space")
+st.markdown(
+    "Each model decodes the straight line from the first noise vector of its grid to the second. "
+    "The VAE's KL term packs codes of similar digits close together around 0, so its path morphs "
+    "smoothly; the GAN's path is smooth too, but may pass through shapes that are no digit."
+)
+for name, picture in pictures.items():
+    st.markdown(f"**{compare.COMPARED[name]}**")
+    st.image(picture.interpolation, width="stretch")
