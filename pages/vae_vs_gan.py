@@ -59,7 +59,10 @@ else:
         "**Digits covered** and the chart below say whether a model makes every digit about as "
         "often as real data does. A GAN is rewarded only for fooling D, never for covering all of "
         "the data, so it can *drop modes*: make some digits rarely or never. The VAE must "
-        "reconstruct every training digit, so it keeps them all."
+        "reconstruct every training digit, so it is pushed to keep them all (though not "
+        "always in equal measure). These classifier scores judge mostly *which* digit an image "
+        "is and its overall shape, not how crisp its strokes are: blur costs the VAE little "
+        "here, which is why section 3 looks at the pixels themselves."
     )
     shares = {name: row["class_shares"] for name, row in rows.items() if row.get("class_shares")}
     st.plotly_chart(figures.digit_shares(shares), key="compare-shares", width="stretch")

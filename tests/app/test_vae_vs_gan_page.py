@@ -124,3 +124,15 @@ def test_scores_measured_differently_are_flagged(shipped: Path) -> None:
     assert "Compare with care: the models were scored on different numbers of samples" in texts(
         at.warning
     )
+
+
+def test_the_shipped_models_metrics_are_the_manifests() -> None:
+    at = open_page(PAGE)
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    manifest = json.loads(SHIPPED_MANIFEST.read_text())["models"]
+    for model, row in (("vae", "VAE"), ("dcgan", "DCGAN")):
+        metrics = manifest[model]["metrics"]
+        assert table["FID ↓"][row] == f"{metrics['fid']:.1f}"
+        assert table["IS ↑"][row] == f"{metrics['inception_score']:.2f}"
+        assert table["kept epoch"][row] == str(manifest[model]["epoch_kept"])
