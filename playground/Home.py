@@ -106,6 +106,12 @@ PAGES = [
         ":material/compare:",
         "the same digits from a VAE and a GAN, side by side, measured the same way: why the VAE's are blurrier and the GAN's can miss digits.",
     ),
+    lesson(
+        "../pages/failure_modes.py",
+        "Failure modes",
+        ":material/warning:",
+        "mode collapse and an overpowered discriminator whose minimax gradient vanishes, each from a preset, beside the one-setting change that fixes it.",
+    ),
 ]
 
 warm_up = start_warm_up()

@@ -108,22 +108,7 @@ class ToySettings:
 
     def validate(self) -> ToySettings:
         """Return self, or raise ToySettingsError naming the first bad field and its allowed range."""
-        for name, (low, high) in SETTING_RANGES.items():
-            value = getattr(self, name)
-            whole = isinstance(low, int)
-            kind_ok = isinstance(value, int) if whole else isinstance(value, int | float)
-            if (
-                isinstance(value, bool)
-                or not kind_ok
-                or not (math.isfinite(value) and low <= value <= high)
-            ):
-                what = f"a whole number in [{low}, {high}]" if whole else f"in [{low:g}, {high:g}]"
-                raise ToySettingsError(f"{name} must be {what}, got {value!r}")
-        for name, allowed in SETTING_CHOICES.items():
-            if getattr(self, name) not in allowed:
-                raise ToySettingsError(
-                    f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}"
-                )
+        check_fields(self, SETTING_RANGES, SETTING_CHOICES, ToySettingsError)
         return self
 
     def to_params(self) -> dict[str, str]:
@@ -150,6 +135,32 @@ class ToySettings:
     def rebuild_fields(self, other: ToySettings) -> tuple[str, ...]:
         """The settings that differ from `other` and need new networks (empty: change in place)."""
         return tuple(name for name in REBUILD_FIELDS if getattr(self, name) != getattr(other, name))
+
+
+def check_fields(
+    settings: object,
+    ranges: Mapping[str, tuple[float, float]],
+    choices: Mapping[str, tuple[str, ...]],
+    error: type[ValueError],
+) -> None:
+    """Raise `error` naming the first field of `settings` outside its inclusive range (whole
+    numbers where the bounds are ints) or not among its choices."""
+    for name, (low, high) in ranges.items():
+        value = getattr(settings, name)
+        whole = isinstance(low, int)
+        kind_ok = isinstance(value, int) if whole else isinstance(value, int | float)
+        if (
+            isinstance(value, bool)
+            or not kind_ok
+            or not (math.isfinite(value) and low <= value <= high)
+        ):
+            what = f"a whole number in [{low}, {high}]" if whole else f"in [{low:g}, {high:g}]"
+            raise error(f"{name} must be {what}, got {value!r}")
+    for name, allowed in choices.items():
+        if getattr(settings, name) not in allowed:
+            raise error(
+                f"{name} must be one of {', '.join(allowed)}, got {getattr(settings, name)!r}"
+            )
 
 
 def _format(value: object) -> str:
@@ -203,7 +214,7 @@ class ToySource:
         self.generator.set_state(state["rng"])
 
 
-def _linear(fan_in: int, fan_out: int, generator: torch.Generator) -> nn.Linear:
+def seeded_linear(fan_in: int, fan_out: int, generator: torch.Generator) -> nn.Linear:
     """nn.Linear with PyTorch's default U(-1/sqrt(fan_in), 1/sqrt(fan_in)) init, drawn from
     `generator` instead of the global RNG."""
     layer = torch.nn.utils.skip_init(nn.Linear, fan_in, fan_out)
@@ -218,9 +229,9 @@ def make_generator(settings: ToySettings, generator: torch.Generator) -> nn.Sequ
     """G: z (batch, noise_dim) -> x (batch, 1); smooth (ELU) so the map z -> x is a curve."""
     h = settings.g_hidden
     return nn.Sequential(
-        _linear(settings.noise_dim, h, generator), nn.ELU(),
-        _linear(h, h, generator), nn.ELU(),
-        _linear(h, 1, generator),
+        seeded_linear(settings.noise_dim, h, generator), nn.ELU(),
+        seeded_linear(h, h, generator), nn.ELU(),
+        seeded_linear(h, 1, generator),
     )  # fmt: skip
 
 
@@ -228,9 +239,9 @@ def make_discriminator(settings: ToySettings, generator: torch.Generator) -> nn.
     """D: x (batch, 1) -> logit (batch, 1). No sigmoid: the losses take logits."""
     h = settings.d_hidden
     return nn.Sequential(
-        _linear(1, h, generator), nn.LeakyReLU(0.2),
-        _linear(h, h, generator), nn.LeakyReLU(0.2),
-        _linear(h, 1, generator),
+        seeded_linear(1, h, generator), nn.LeakyReLU(0.2),
+        seeded_linear(h, h, generator), nn.LeakyReLU(0.2),
+        seeded_linear(h, 1, generator),
     )  # fmt: skip
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, fields, replace
-from typing import Any
+from typing import Any, NoReturn
 
 import streamlit as st
 
@@ -34,6 +34,8 @@ D_STEP, G_STEP, DG_STEP, RUN, RESET, APPLY = (
 """Keys of the buttons (tests press them by key)."""
 
 LOCK_PARAM = "lock"
+PAGE = "../pages/gaussian_gan.py"
+"""The stepper page, as Home.py registers it (relative to the entry script)."""
 RUN_LIMIT = 2000
 
 LABELS = {
@@ -133,6 +135,15 @@ def current_gan() -> ToyGAN:
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
     return gan
+
+
+def open_experiment(settings: ToySettings) -> NoReturn:
+    """Go to the stepper page with a new experiment built from `settings`; it replaces this
+    session's experiment there."""
+    GAN.set(None)
+    PENDING.set(None)
+    LOCKED.set(frozenset())
+    st.switch_page(PAGE, query_params=link_params(settings.validate(), frozenset()))
 
 
 def _fill_form(settings: ToySettings, force: bool) -> None:

@@ -1,0 +1,200 @@
+"""The failure-mode presets really fail, their fixes really fix them, and the read-outs are right."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import fields, replace
+from functools import cache
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+import torch
+
+from playground.failures import (
+    LESSONS,
+    RingGAN,
+    RingSettings,
+    RingSettingsError,
+    RingSource,
+    Trace,
+    lesson_for_seed,
+    mode_centers,
+    mode_coverage,
+    run_preset,
+    stepper_params,
+    verdict,
+)
+from playground.figures.failures import history_figure, ring_figure
+from playground.losses import g_loss_logit_gradient
+from playground.toy import ToySettings
+
+SEEDS = (0, 1, 2)
+
+
+@cache
+def trace(lesson: str, index: int, seed: int) -> Trace:
+    """Preset `index` of `lesson` (0 = the failure) run from `seed`, once per test session."""
+    return run_preset(lesson_for_seed(lesson, seed).presets[index])
+
+
+# -- the ring of modes ---------------------------------------------------------------------------
+
+
+def test_ring_data_is_an_even_mixture_of_the_modes() -> None:
+    settings = RingSettings(batch_size=1024)
+    source = RingSource(settings, torch.Generator().manual_seed(0))
+    real = torch.cat([source.real()[0] for _ in range(16)]).double().numpy()
+    centers = mode_centers(settings)
+    distance = np.linalg.norm(real[:, None] - centers[None], axis=2)
+    nearest = distance.argmin(axis=1)
+    shares = np.bincount(nearest, minlength=8) / len(real)
+    np.testing.assert_allclose(shares, 1 / 8, atol=0.015)
+    offsets = real - centers[nearest]
+    np.testing.assert_allclose(offsets.std(axis=0), settings.mode_std, rtol=0.05)
+    np.testing.assert_allclose(np.linalg.norm(centers, axis=1), settings.radius)
+
+
+def test_mode_coverage_counts_modes_with_a_quarter_of_their_share() -> None:
+    settings = RingSettings()
+    centers = mode_centers(settings)
+    # 3 modes well covered, a 4th with 2 % of the samples (< 1/4 of 1/8), the rest off every mode
+    samples = np.concatenate(
+        [
+            np.repeat(centers[:3], 300, axis=0),
+            np.repeat(centers[3:4], 20, axis=0),
+            np.zeros((80, 2)),
+        ]
+    )
+    coverage = mode_coverage(samples, settings)
+    assert coverage.covered == 3
+    assert coverage.quality == pytest.approx(920 / 1000)
+    np.testing.assert_allclose(coverage.shares[:4], [0.3, 0.3, 0.3, 0.02])
+    # just inside and just outside 3 std of a centre
+    reach = 3 * settings.mode_std
+    inside = mode_coverage(centers[:1] + [[0.99 * reach, 0.0]], settings)
+    outside = mode_coverage(centers[:1] + [[1.01 * reach, 0.0]], settings)
+    assert (inside.covered, inside.quality, outside.covered, outside.quality) == (1, 1.0, 0, 0.0)
+
+
+def test_ring_settings_are_validated_with_the_field_and_range() -> None:
+    with pytest.raises(RingSettingsError, match=r"lr_g must be in \[1e-05, 0.1\], got 0.5"):
+        RingSettings(lr_g=0.5).validate()
+    with pytest.raises(RingSettingsError, match="modes must be a whole number"):
+        RingSettings(modes=2.5).validate()  # type: ignore[arg-type]
+    with pytest.raises(RingSettingsError, match="g_loss must be one of"):
+        RingSettings(g_loss="hinge").validate()
+
+
+def test_ring_gan_reads_d_outputs_as_probabilities_of_its_logits() -> None:
+    gan = RingGAN(RingSettings(hidden=16))
+    samples = gan.samples()
+    assert samples.shape == (RingGAN.EVAL_SAMPLES, 2)
+    logits = gan.stepper.discriminator(torch.as_tensor(samples[:5], dtype=torch.float32))
+    np.testing.assert_allclose(
+        gan.d_outputs(samples[:5]), torch.sigmoid(logits).reshape(-1).detach().numpy(), rtol=1e-6
+    )
+
+
+# -- the lessons ---------------------------------------------------------------------------------
+
+
+def test_mode_collapse_preset_collapses_in_every_seed_and_its_fix_covers_the_ring() -> None:
+    for seed in SEEDS:
+        failed = trace("mode_collapse", 0, seed).late("modes_covered")
+        fixed = trace("mode_collapse", 1, seed).late("modes_covered")
+        assert failed.max() <= 3 and failed.mean() <= 2, (seed, failed)
+        assert fixed.min() >= 6 and fixed.mean() >= 7, (seed, fixed)
+        assert verdict(trace("mode_collapse", 0, seed)).startswith("collapsed")
+
+
+def test_a_minimax_g_against_a_strong_d_does_not_move_and_the_non_saturating_one_does() -> None:
+    for seed in SEEDS:
+        failed, fixed = trace("vanishing_gradients", 0, seed), trace("vanishing_gradients", 1, seed)
+        data_mean = failed.preset.settings.real_mean
+        start = failed.frames[0].numbers["fake_mean"]
+        assert abs(failed.last.numbers["fake_mean"] - start) < 0.25
+        assert failed.late("d_fake").max() < 0.01  # D rejects every fake ...
+        assert failed.late("g_grad_norm").max() < 1e-2  # ... and G gets no gradient
+        assert abs(fixed.last.numbers["fake_mean"] - data_mean) < 0.5
+        assert fixed.last.numbers["js"] < 0.1 < failed.last.numbers["js"]
+        assert verdict(failed).startswith("stuck far from the data")
+        assert verdict(fixed).startswith("reached the data")
+
+
+def test_the_lesson_explains_the_vanishing_gradient_with_the_losses_closed_forms() -> None:
+    # what the cause text says: d/dlogit of each loss at D(G(z)) = 0.001
+    d_fake = np.array([1e-3])
+    assert g_loss_logit_gradient(d_fake, "minimax")[0] == pytest.approx(-1e-3)
+    assert g_loss_logit_gradient(d_fake, "nonsaturating")[0] == pytest.approx(-(1 - 1e-3))
+    assert "−D(G(z))" in LESSONS["vanishing_gradients"].cause
+
+
+def test_each_fix_changes_only_the_setting_it_names() -> None:
+    for lesson in LESSONS.values():
+        failure = lesson.failure.settings
+        for fix in lesson.fixes:
+            changed = {
+                f.name
+                for f in fields(failure)
+                if getattr(failure, f.name) != getattr(fix.settings, f.name)
+            }
+            assert changed == {fix.change.split()[0]}, (fix.key, changed, fix.change)
+            assert fix.iterations == lesson.failure.iterations
+
+
+def test_a_preset_run_is_reproducible_and_its_frames_are_evenly_spaced() -> None:
+    preset = replace(LESSONS["vanishing_gradients"].failure, iterations=40)
+    first, again = run_preset(preset, frames=4), run_preset(preset, frames=4)
+    assert list(first.iterations) == [0, 10, 20, 30, 40]
+    for name in ("fake_mean", "d_fake", "g_grad_norm", "js"):
+        np.testing.assert_array_equal(first.series(name), again.series(name))
+    assert math.isnan(first.series("g_grad_norm")[0])  # nothing measured before training
+    other = run_preset(preset.with_seed(1), frames=4)
+    assert other.series("fake_mean")[-1] != first.series("fake_mean")[-1]
+
+
+def test_bad_lesson_or_seed_gives_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="unknown failure mode 'nope'"):
+        lesson_for_seed("nope", 0)
+    with pytest.raises(ValueError, match=r"seed must be a whole number in \[0, 2147483647\]"):
+        lesson_for_seed("mode_collapse", -1)
+    with pytest.raises(ValueError, match="seed must be a whole number"):
+        lesson_for_seed("vanishing_gradients", "3")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="frames must be at least 1"):
+        run_preset(LESSONS["vanishing_gradients"].failure, frames=0)
+
+
+def test_a_1d_preset_opens_in_the_stepper_with_exactly_its_settings() -> None:
+    for preset in LESSONS["vanishing_gradients"].presets:
+        assert ToySettings.from_params(stepper_params(preset)) == preset.settings
+    with pytest.raises(ValueError, match="not a 1-D experiment"):
+        stepper_params(LESSONS["mode_collapse"].failure)
+
+
+# -- figures -------------------------------------------------------------------------------------
+
+
+def test_ring_figure_draws_the_modes_and_the_samples_of_the_frame() -> None:
+    run = trace("mode_collapse", 0, 0)
+    fig = ring_figure(run, 3)
+    covered = int(run.frames[3].numbers["modes_covered"])
+    assert f"iteration {run.frames[3].iteration}: {covered} of 8 modes" in fig.layout.title.text
+    np.testing.assert_allclose(np.array(fig.data[1].x), run.frames[3].samples[:, 0])
+    assert len(fig.layout.shapes) == 8
+    with pytest.raises(ValueError, match="ring runs only"):
+        ring_figure(trace("vanishing_gradients", 0, 0), 0)
+
+
+def test_history_figure_has_one_line_per_run_and_the_reference_level() -> None:
+    runs = [trace("vanishing_gradients", 0, 0), trace("vanishing_gradients", 1, 0)]
+    fig = history_figure(
+        runs, "fake_mean", "t", "y", reference=7.0, reference_name="data", at_iteration=100
+    )
+    go.Figure(fig)  # validates
+    assert [d.name for d in fig.data] == [r.preset.title for r in runs]
+    np.testing.assert_allclose(np.array(fig.data[1].y), runs[1].series("fake_mean"))
+    assert [s.x0 for s in fig.layout.shapes if s.type == "line" and s.x0 == s.x1] == [100]
+    log = history_figure(runs, "g_grad_norm", "t", "y", log_y=True)
+    assert log.layout.yaxis.type == "log"
+    assert len(log.data[0].x) == len(runs[0].frames) - 1  # the untrained frame measured no gradient
