@@ -7,6 +7,8 @@ lives in one SessionValue, so the results are still there after a visit to anoth
 
 from __future__ import annotations
 
+import threading
+
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -41,12 +43,18 @@ def seed_key(lesson_key: str) -> str:
     return f"failures.seed.{lesson_key}"
 
 
+TRAINING_SLOTS = threading.BoundedSemaphore(2)
+"""At most two preset runs train at once in the server: a cohort trying many seeds at the same
+moment queues here instead of taking every core from the training jobs and the other pages."""
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
 def cached_trace(lesson_key: str, preset_key: str, seed: int) -> Trace:
     """The run of one preset of one lesson from `seed` (computed once per server)."""
     lesson = lesson_for_seed(lesson_key, seed)
     preset = next(p for p in lesson.presets if p.key == preset_key)
-    return run_preset(preset)
+    with TRAINING_SLOTS:
+        return run_preset(preset)
 
 
 def lesson_traces(lesson: FailureLesson, seed: int) -> list[Trace]:
