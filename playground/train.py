@@ -30,7 +30,7 @@ import platform
 import shlex
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from functools import partial
 from pathlib import Path
@@ -683,7 +683,79 @@ class Progress:
     record: StepRecord
 
 
-class Trainer:
+class CheckpointedRun:
+    """What the GAN and VAE trainers share: progress counters, the checkpoint's description of
+    the run, the batch source's state in a checkpoint, and saving.
+
+    A subclass has `settings`, `device`, `source` (MnistBatches), `iteration`, `steps_per_epoch`
+    and `total_iterations`.
+    """
+
+    settings: TrainSettings | VAESettings
+    device: torch.device
+    source: MnistBatches
+    iteration: int
+    steps_per_epoch: int
+    total_iterations: int
+
+    @property
+    def epoch(self) -> float:
+        return self.iteration / self.steps_per_epoch
+
+    @property
+    def done(self) -> bool:
+        return self.iteration >= self.total_iterations
+
+    def checkpoint(self, metrics: dict[str, Any] | None = None) -> Checkpoint:
+        raise NotImplementedError
+
+    def save(self, path: str | Path, metrics: dict[str, Any] | None = None) -> Path:
+        """Write the full training state atomically (see checkpoint())."""
+        return save_checkpoint(path, self.checkpoint(metrics))
+
+    def _description(self) -> dict[str, Any]:
+        return {
+            "model": self.settings.model,
+            "settings": self.settings.to_dict(),
+            "seed": self.settings.seed,
+            "step": self.iteration,
+            "epoch": self.epoch,
+            "device": self.device.type,
+            "versions": library_versions(),
+        }
+
+    def _source_parts(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
+        """The batch source's state split into tensors and JSON metadata."""
+        state = self.source.state_dict()
+        tensors = {k: v for k, v in state.items() if isinstance(v, Tensor)}
+        return tensors, {k: v for k, v in state.items() if not isinstance(v, Tensor)}
+
+    def _restore_source(self, checkpoint: Checkpoint) -> None:
+        source_meta = checkpoint.metadata.get("source")
+        if not isinstance(source_meta, dict):
+            raise CheckpointError("checkpoint has no batch-source state")
+        try:
+            self.source.load_state_dict({**source_meta, **checkpoint.part("source")})
+        except ValueError as exc:
+            raise CheckpointError(f"batch-source state does not fit: {exc}") from exc
+
+
+def open_training_checkpoint(
+    path: str | Path, kind: str, images: Tensor, wrong_kind: Callable[[str, str], str]
+) -> Checkpoint:
+    """A full training checkpoint of `kind` for a run on `images`; CheckpointError otherwise."""
+    checkpoint = load_checkpoint(path)
+    if checkpoint.kind != kind:
+        raise CheckpointError(wrong_kind(Path(path).name, checkpoint.kind))
+    size = checkpoint.metadata.get("dataset_size")
+    if size != images.shape[0]:
+        raise CheckpointError(
+            f"this checkpoint was trained on {size} images; {images.shape[0]} were given"
+        )
+    return checkpoint
+
+
+class Trainer(CheckpointedRun):
     """Trains one MNIST GAN through the shared step API; see the module docstring for the paths.
 
     Not thread-safe: one thread drives a Trainer (a job's worker), others read its Progress.
@@ -732,14 +804,6 @@ class Trainer:
     def iteration(self) -> int:
         """G updates done (one per training iteration)."""
         return self.stepper.g_steps
-
-    @property
-    def epoch(self) -> float:
-        return self.iteration / self.steps_per_epoch
-
-    @property
-    def done(self) -> bool:
-        return self.iteration >= self.total_iterations
 
     def progress(self, record: StepRecord) -> Progress:
         return Progress(
@@ -849,14 +913,14 @@ class Trainer:
         """The full training state as a Checkpoint (tensors + JSON metadata)."""
         g_tensors, g_meta = pack_optimizer_state(self.stepper.g_opt)
         d_tensors, d_meta = pack_optimizer_state(self.stepper.d_opt)
-        source = self.source.state_dict()
+        source_tensors, source_meta = self._source_parts()
         tensors = pack_parts(
             {
                 "generator": self.stepper.generator.state_dict(),
                 "discriminator": self.stepper.discriminator.state_dict(),
                 "g_opt": g_tensors,
                 "d_opt": d_tensors,
-                "source": {k: v for k, v in source.items() if isinstance(v, Tensor)},
+                "source": source_tensors,
             }
         )
         metadata = {
@@ -866,31 +930,16 @@ class Trainer:
             "dataset_size": self.source.size,
             "g_opt": g_meta,
             "d_opt": d_meta,
-            "source": {k: v for k, v in source.items() if not isinstance(v, Tensor)},
+            "source": source_meta,
             "metrics": dict(metrics or {}),
         }
         return Checkpoint(tensors=tensors, metadata=metadata)
-
-    def save(self, path: str | Path, metrics: dict[str, Any] | None = None) -> Path:
-        """Write the full training state atomically (see checkpoint())."""
-        return save_checkpoint(path, self.checkpoint(metrics))
 
     def generator_checkpoint(self) -> bytes:
         """G's weights + settings only: the file a student downloads (load with load_generator)."""
         tensors = pack_parts({"generator": self.stepper.generator.state_dict()})
         metadata = {**self._description(), "kind": GENERATOR_KIND}
         return to_bytes(Checkpoint(tensors=tensors, metadata=metadata))
-
-    def _description(self) -> dict[str, Any]:
-        return {
-            "model": self.settings.model,
-            "settings": self.settings.to_dict(),
-            "seed": self.settings.seed,
-            "step": self.iteration,
-            "epoch": self.epoch,
-            "device": self.device.type,
-            "versions": library_versions(),
-        }
 
     @classmethod
     def load(
@@ -905,15 +954,8 @@ class Trainer:
 
         `device` defaults to the checkpoint's settings.device.
         """
-        checkpoint = load_checkpoint(path)
-        if checkpoint.kind != KIND:
-            raise CheckpointError(_wrong_kind_message(Path(path).name, checkpoint.kind))
+        checkpoint = open_training_checkpoint(path, KIND, images, _wrong_kind_message)
         settings = checkpoint_settings(checkpoint)
-        size = checkpoint.metadata.get("dataset_size")
-        if size != images.shape[0]:
-            raise CheckpointError(
-                f"this checkpoint was trained on {size} images; {images.shape[0]} were given"
-            )
         trainer = cls(settings, images, labels, device=device, cuda_graph=cuda_graph)
         trainer._restore(checkpoint)
         return trainer
@@ -954,13 +996,7 @@ class Trainer:
         )
         for name, optimizer in (("g_opt", self.stepper.g_opt), ("d_opt", self.stepper.d_opt)):
             load_optimizer_state_into(optimizer, checkpoint.part(name), meta.get(name), name)
-        source_meta = meta.get("source")
-        if not isinstance(source_meta, dict):
-            raise CheckpointError("checkpoint has no batch-source state")
-        try:
-            self.source.load_state_dict({**source_meta, **checkpoint.part("source")})
-        except ValueError as exc:
-            raise CheckpointError(f"batch-source state does not fit: {exc}") from exc
+        self._restore_source(checkpoint)
         d_steps, g_steps = meta.get("d_steps"), meta.get("step")
         if not (_is_int(d_steps) and _is_int(g_steps) and d_steps >= 0 and g_steps >= 0):
             raise CheckpointError("checkpoint step counters are missing or negative")
@@ -1097,7 +1133,7 @@ def _empty_vae(config: VAEConfig) -> VAE:
     return _empty_network(VAE, config)
 
 
-class VAETrainer:
+class VAETrainer(CheckpointedRun):
     """Trains the course VAE on MNIST; the counterpart of `Trainer` for a model without D.
 
     A VAE has one network and one loss, so the GAN step API (d_step / g_step) does not apply:
@@ -1135,14 +1171,6 @@ class VAETrainer:
         self.steps_per_epoch = max(1, self.source.batches_per_epoch)
         self.total_iterations = max(1, math.ceil(settings.epochs * self.steps_per_epoch))
         self.images_per_s = 0.0
-
-    @property
-    def epoch(self) -> float:
-        return self.iteration / self.steps_per_epoch
-
-    @property
-    def done(self) -> bool:
-        return self.iteration >= self.total_iterations
 
     def update(self) -> Tensor:
         """One Adam step on -ELBO of the next real batch; [loss, reconstruction, KL, grad norm]."""
@@ -1182,33 +1210,19 @@ class VAETrainer:
     def checkpoint(self, metrics: dict[str, Any] | None = None) -> Checkpoint:
         """The full training state as a Checkpoint (tensors + JSON metadata)."""
         opt_tensors, opt_meta = pack_optimizer_state(self.optimizer)
-        source = self.source.state_dict()
+        source_tensors, source_meta = self._source_parts()
         tensors = pack_parts(
-            {
-                "vae": self.vae.state_dict(),
-                "opt": opt_tensors,
-                "source": {k: v for k, v in source.items() if isinstance(v, Tensor)},
-            }
+            {"vae": self.vae.state_dict(), "opt": opt_tensors, "source": source_tensors}
         )
         metadata = {
-            "model": self.settings.model,
-            "settings": self.settings.to_dict(),
-            "seed": self.settings.seed,
-            "step": self.iteration,
-            "epoch": self.epoch,
-            "device": self.device.type,
-            "versions": library_versions(),
+            **self._description(),
             "kind": VAE_KIND,
             "dataset_size": self.source.size,
             "opt": opt_meta,
-            "source": {k: v for k, v in source.items() if not isinstance(v, Tensor)},
+            "source": source_meta,
             "metrics": dict(metrics or {}),
         }
         return Checkpoint(tensors=tensors, metadata=metadata)
-
-    def save(self, path: str | Path, metrics: dict[str, Any] | None = None) -> Path:
-        """Write the full training state atomically (see checkpoint())."""
-        return save_checkpoint(path, self.checkpoint(metrics))
 
     @classmethod
     def load(
@@ -1219,15 +1233,8 @@ class VAETrainer:
         device: str | torch.device | None = None,
     ) -> VAETrainer:
         """A VAETrainer that continues exactly where `path` was saved; CheckpointError on a bad file."""
-        checkpoint = load_checkpoint(path)
-        if checkpoint.kind != VAE_KIND:
-            raise CheckpointError(_not_a_vae_message(Path(path).name, checkpoint.kind))
+        checkpoint = open_training_checkpoint(path, VAE_KIND, images, _not_a_vae_message)
         settings = vae_checkpoint_settings(checkpoint)
-        size = checkpoint.metadata.get("dataset_size")
-        if size != images.shape[0]:
-            raise CheckpointError(
-                f"this checkpoint was trained on {size} images; {images.shape[0]} were given"
-            )
         trainer = cls(settings, images, labels, device=device)
         trainer._restore(checkpoint)
         return trainer
@@ -1236,13 +1243,7 @@ class VAETrainer:
         meta = checkpoint.metadata
         load_state_into(self.vae, checkpoint.part("vae"), "vae")
         load_optimizer_state_into(self.optimizer, checkpoint.part("opt"), meta.get("opt"), "opt")
-        source_meta = meta.get("source")
-        if not isinstance(source_meta, dict):
-            raise CheckpointError("checkpoint has no batch-source state")
-        try:
-            self.source.load_state_dict({**source_meta, **checkpoint.part("source")})
-        except ValueError as exc:
-            raise CheckpointError(f"batch-source state does not fit: {exc}") from exc
+        self._restore_source(checkpoint)
         steps = meta.get("step")
         if not (_is_int(steps) and steps >= 0):
             raise CheckpointError("checkpoint step counter is missing or negative")
