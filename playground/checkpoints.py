@@ -109,6 +109,15 @@ def from_bytes(data: bytes, max_bytes: int = MAX_CHECKPOINT_BYTES) -> Checkpoint
     return Checkpoint(tensors=tensors, metadata=metadata)
 
 
+def file_version(path: Path, missing: str) -> tuple[Path, int]:
+    """`path` and its modification time in ns (a cache key that changes when the file is
+    replaced); CheckpointError(`missing`) when there is no such file."""
+    try:
+        return path, path.stat().st_mtime_ns
+    except OSError:
+        raise CheckpointError(missing) from None
+
+
 def load_checkpoint(path: str | Path, max_bytes: int = MAX_CHECKPOINT_BYTES) -> Checkpoint:
     """Read a checkpoint file (size-capped, no pickle)."""
     path = Path(path)

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from playground import jobs
-from playground.checkpoints import CheckpointError
+from playground.checkpoints import CheckpointError, file_version
 from playground.data import DataUnavailable, data_dir, load_mnist, to_unit_range
 from playground.figures import compare as figures
 from playground.figures.mnist import image_row, interpolation_noise, sample_grid
@@ -72,14 +72,12 @@ class ShippedModel:
 def model_file(name: str) -> tuple[Path, int]:
     """trained_models/<name>.safetensors and its mtime; CheckpointError saying how to train it."""
     path = MODELS_DIR / f"{name}.safetensors"
-    try:
-        return path, path.stat().st_mtime_ns
-    except OSError:
-        raise CheckpointError(
-            f"The shipped {COMPARED[name]} ({path.name}) is not in trained_models/ on this server. "
-            f"`python -m playground.train {name} --threads 1 --out trained_models/{name}.safetensors` "
-            "trains one (see the README for the exact command of the shipped file)."
-        ) from None
+    return file_version(
+        path,
+        f"The shipped {COMPARED[name]} ({path.name}) is not in trained_models/ on this server. "
+        f"`python -m playground.train {name} --threads 1 --out trained_models/{name}.safetensors` "
+        "trains one (see the README for the exact command of the shipped file).",
+    )
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from playground import jobs
-from playground.checkpoints import CheckpointError
+from playground.checkpoints import CheckpointError, file_version
 from playground.data import DataUnavailable
 from playground.figures import mnist as figures
 from playground.jobs import JobManager, JobSnapshot, JobState
@@ -408,14 +408,12 @@ def _load_uploaded(data: bytes) -> tuple[nn.Module, TrainSettings, dict]:
 def shipped_file(model: str) -> tuple[Path, int]:
     """trained_models/<model>.safetensors and its mtime (CheckpointError when it is missing)."""
     path = MODELS_DIR / f"{model}.safetensors"
-    try:
-        return path, path.stat().st_mtime_ns
-    except OSError:
-        raise CheckpointError(
-            f"The shipped {MODEL_LABELS[model]} ({path.name}) is not in trained_models/ on this "
-            f"server, so there is nothing to sample yet. `python -m playground.train {model} --out "
-            f"trained_models/{model}.safetensors` trains one; or train your own below."
-        ) from None
+    return file_version(
+        path,
+        f"The shipped {MODEL_LABELS[model]} ({path.name}) is not in trained_models/ on this "
+        f"server, so there is nothing to sample yet. `python -m playground.train {model} --out "
+        f"trained_models/{model}.safetensors` trains one; or train your own below.",
+    )
 
 
 def _digit_picker(settings: TrainSettings, key: str) -> int | None:
