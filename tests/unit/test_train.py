@@ -22,7 +22,6 @@ from playground.checkpoints import (
     pack_parts,
     save_checkpoint,
 )
-from playground.metrics import SampleMetrics
 from playground.models import ConditionalGenerator, Generator
 from playground.train import (
     CudaGraphStep,
@@ -35,8 +34,8 @@ from playground.train import (
     cuda_graph_decision,
     load_generator,
 )
+from tests.unit.conftest import random_digits
 
-N_IMAGES = 96
 BATCH = 32
 
 
@@ -47,13 +46,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-def random_digits(n: int = N_IMAGES, seed: int = 0) -> tuple[Tensor, Tensor]:
-    """uint8 images (n, 28, 28) and labels: enough to exercise the engine's plumbing."""
-    g = torch.Generator().manual_seed(seed)
-    images = torch.randint(0, 256, (n, 28, 28), generator=g, dtype=torch.uint8)
-    return images, torch.randint(0, 10, (n,), generator=g)
 
 
 def stroke_digits(n: int = 256, seed: int = 0) -> tuple[Tensor, Tensor]:
@@ -575,39 +567,6 @@ def test_load_generator_from_full_and_generator_only_checkpoints(
 
 
 # -- the command line ------------------------------------------------------------------------
-
-
-class ScriptedEvaluator:
-    """Stands in for the metric classifier: returns the given FIDs in turn."""
-
-    def __init__(self, fids: list[float]) -> None:
-        self.fids = list(fids)
-        self.label_accuracies: list[float] = []  # one per call for a cGAN, else none
-        self.calls: list[tuple[Tensor, Tensor | None]] = []
-
-    def evaluate(self, images: Tensor, labels: Tensor | None = None) -> SampleMetrics:
-        self.calls.append((images, labels))
-        accuracy = self.label_accuracies.pop(0) if self.label_accuracies else None
-        return SampleMetrics(
-            self.fids.pop(0), 5.0, 10, 0.12, 0.5, 0.4, accuracy, len(images), (0.1,) * 10
-        )
-
-
-@pytest.fixture
-def offline_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
-    """The command line on 64 random digits, scored by a ScriptedEvaluator (set its fids)."""
-    images, labels = random_digits(64)
-    evaluator = ScriptedEvaluator([])
-    monkeypatch.setattr(
-        train,
-        "load_mnist",
-        lambda *a, **k: SimpleNamespace(train_images=images, train_labels=labels),
-    )
-    monkeypatch.setattr(train, "load_evaluator", lambda *a, **k: evaluator)
-    classifier = tmp_path / "classifier.safetensors"
-    classifier.write_bytes(b"first classifier")
-    monkeypatch.setattr(train, "DEFAULT_CLASSIFIER_PATH", classifier)
-    return SimpleNamespace(evaluator=evaluator, classifier=classifier)
 
 
 def test_cli_keeps_the_best_fid_epoch_and_updates_the_manifest(

@@ -28,10 +28,10 @@ from playground.train import (
     load_generator,
     load_vae,
 )
+from tests.unit.conftest import random_digits
 from tests.unit.test_train import (
     assert_same_state,
     float64,  # noqa: F401  (a fixture, used by name)
-    random_digits,
     rewritten,
 )
 
@@ -292,25 +292,6 @@ def test_foreign_files_are_refused_both_ways(tmp_path: Path) -> None:
 
 
 # -- the command line ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def offline_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
-    """The command line on 64 random digits, its metrics scripted (the FIDs in turn)."""
-    from tests.unit.test_train import ScriptedEvaluator
-
-    images, labels = random_digits(64)
-    evaluator = ScriptedEvaluator([])
-    monkeypatch.setattr(
-        train,
-        "load_mnist",
-        lambda *a, **k: SimpleNamespace(train_images=images, train_labels=labels),
-    )
-    monkeypatch.setattr(train, "load_evaluator", lambda *a, **k: evaluator)
-    classifier = tmp_path / "classifier.safetensors"
-    classifier.write_bytes(b"classifier")
-    monkeypatch.setattr(train, "DEFAULT_CLASSIFIER_PATH", classifier)
-    return SimpleNamespace(evaluator=evaluator, classifier=classifier)
 
 
 def test_cli_trains_the_vae_keeps_the_best_fid_epoch_and_updates_the_manifest(
