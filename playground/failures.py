@@ -18,7 +18,7 @@ only the settings the lesson names.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -278,13 +278,13 @@ def _run_ring(preset: Preset, frames: int) -> Trace:
     settings = preset.settings
     assert isinstance(settings, RingSettings)
     gan = RingGAN(settings)
-    samples = gan.samples()
-    out = [Frame(0, _ring_numbers(gan, samples, None), samples=samples)]
-    for iteration in _frame_iterations(preset.iterations, frames):
-        record = gan.run(iteration - gan.stepper.g_steps)
+
+    def capture(iteration: int, record: StepRecord | None) -> Frame:
         samples = gan.samples()
-        out.append(Frame(iteration, _ring_numbers(gan, samples, record), samples=samples))
-    return Trace(preset, tuple(out), centers=mode_centers(settings))
+        return Frame(iteration, _ring_numbers(gan, samples, record), samples=samples)
+
+    shown = _frames(preset.iterations, frames, gan.run, capture)
+    return Trace(preset, shown, centers=mode_centers(settings))
 
 
 def _line_numbers(readout: Readout, record: StepRecord | None) -> dict[str, float]:
@@ -305,13 +305,30 @@ def _run_line(preset: Preset, frames: int) -> Trace:
     settings = preset.settings
     assert isinstance(settings, ToySettings)
     gan = ToyGAN(settings)
-    out = [Frame(0, _line_numbers(gan.readout(), None), readout=gan.readout())]
-    for iteration in _frame_iterations(preset.iterations, frames):
+
+    def train(iterations: int) -> StepRecord:
         with single_threaded():
-            record = gan.stepper.run(iteration - gan.g_steps, settings.k_d)
+            return gan.stepper.run(iterations, settings.k_d)
+
+    def capture(iteration: int, record: StepRecord | None) -> Frame:
         readout = gan.readout()
-        out.append(Frame(iteration, _line_numbers(readout, record), readout=readout))
-    return Trace(preset, tuple(out))
+        return Frame(iteration, _line_numbers(readout, record), readout=readout)
+
+    return Trace(preset, _frames(preset.iterations, frames, train, capture))
+
+
+def _frames(
+    iterations: int,
+    frames: int,
+    train: Callable[[int], StepRecord],
+    capture: Callable[[int, StepRecord | None], Frame],
+) -> tuple[Frame, ...]:
+    """The untrained state, then `train` up to each frame's iteration count and `capture` it."""
+    shown = [capture(0, None)]
+    for iteration in _frame_iterations(iterations, frames):
+        record = train(iteration - shown[-1].iteration)
+        shown.append(capture(iteration, record))
+    return tuple(shown)
 
 
 def _frame_iterations(iterations: int, frames: int) -> list[int]:

@@ -15,6 +15,15 @@ from playground.metrics import SampleMetrics
 N_IMAGES = 96
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """Batches of 32 gain nothing from intra-op threads; on a busy 2-core machine they contend."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def random_digits(n: int = N_IMAGES, seed: int = 0) -> tuple[Tensor, Tensor]:
     """uint8 images (n, 28, 28) and labels: enough to exercise the engine's plumbing."""
     g = torch.Generator().manual_seed(seed)

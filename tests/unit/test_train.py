@@ -39,13 +39,7 @@ from tests.unit.conftest import random_digits
 BATCH = 32
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Batches of 32 gain nothing from intra-op threads; on a busy 2-core machine they contend."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def stroke_digits(n: int = 256, seed: int = 0) -> tuple[Tensor, Tensor]:

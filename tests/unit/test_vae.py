@@ -38,12 +38,7 @@ from tests.unit.test_train import (
 BATCH = 32
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def vae_settings(**changes) -> VAESettings:
