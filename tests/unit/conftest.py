@@ -1,9 +1,11 @@
-"""Shared by the engine's and the VAE's tests: random digits and an offline training CLI."""
+"""Shared by the unit tests: random digits, an offline training CLI, and how a metric recorded on
+one machine is compared with the same metric recomputed on another."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import torch
@@ -62,3 +64,30 @@ def offline_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SimpleNamesp
     classifier.write_bytes(b"first classifier")
     monkeypatch.setattr(train, "DEFAULT_CLASSIFIER_PATH", classifier)
     return SimpleNamespace(evaluator=evaluator, classifier=classifier)
+
+
+SCORE_REL_TOLERANCE = 1e-4
+"""FID and IS recomputed on another CPU: the classifier's float32 convolutions sum in an order
+that depends on the CPU's vector width and thread count, and the FID's matrix square root
+amplifies that (two x86-64 CPUs gave 3.417071815832969 vs 3.4170731710360087, 4e-7 relative).
+1e-4 leaves a wide margin and still catches any real change: another classifier, sample set or
+formula moves the FID by more than 1e-2 relative."""
+
+BORDERLINE_SAMPLES = 2
+"""Scores that count samples (precision, recall, shares, accuracies) move by whole samples: one
+or two borderline digits may fall the other way on another CPU, never more."""
+
+
+def assert_same_metric(key: str, recorded: Any, live: Any, n: int) -> None:
+    """A metric recorded on one machine equals the one recomputed here, up to what another CPU
+    may change (see SCORE_REL_TOLERANCE and BORDERLINE_SAMPLES)."""
+    if isinstance(recorded, list | tuple):
+        assert len(recorded) == len(live), key
+        for part, value in zip(recorded, live, strict=True):
+            assert_same_metric(key, part, value, n)
+    elif key in ("fid", "inception_score"):
+        assert recorded == pytest.approx(live, rel=SCORE_REL_TOLERANCE), key
+    elif key in ("n", "classes_covered") or recorded is None:
+        assert recorded == live, key
+    else:
+        assert recorded == pytest.approx(live, abs=BORDERLINE_SAMPLES / n), key
