@@ -10,8 +10,10 @@ is loaded into, so a corrupt, truncated, foreign or wrong-shaped file is refused
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,10 @@ from torch import Tensor, nn
 FORMAT_VERSION = 1
 METADATA_KEY = "playground"
 MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024
-"""Uploads and files above this size are refused before parsing (our largest is ~10 MB)."""
+"""Files above this size are refused before parsing (our largest is ~10 MB). Uploads meet the
+app's own, smaller cap first: Streamlit's server.maxUploadSize."""
+MAX_METADATA_DEPTH = 16
+"""Our metadata nests 5 levels deep (metadata > g_opt > param_groups > group > betas)."""
 
 
 class CheckpointError(ValueError):
@@ -93,6 +98,18 @@ def write_atomic(path: str | Path, data: bytes) -> Path:
     return path
 
 
+def update_manifest(manifest: str | Path, name: str, entry: dict[str, Any]) -> Path:
+    """Set models[name] = entry in manifest.json, keeping every other entry; atomic write."""
+    manifest = Path(manifest)
+    content: dict[str, Any] = {"models": {}}
+    if manifest.exists():
+        content = json.loads(manifest.read_text())
+        content.setdefault("models", {})
+    content["models"][name] = entry
+    write_atomic(manifest, (json.dumps(content, indent=2, sort_keys=True) + "\n").encode())
+    return manifest
+
+
 def from_bytes(data: bytes, max_bytes: int = MAX_CHECKPOINT_BYTES) -> Checkpoint:
     """Parse checkpoint bytes without pickle; raise CheckpointError for anything else."""
     if len(data) > max_bytes:
@@ -104,9 +121,21 @@ def from_bytes(data: bytes, max_bytes: int = MAX_CHECKPOINT_BYTES) -> Checkpoint
     try:
         tensors = load_bytes(data)
         metadata = _read_metadata(data)
-    except (SafetensorError, ValueError, OSError, json.JSONDecodeError) as exc:
+    except (SafetensorError, ValueError, OSError) as exc:
         raise CheckpointError(f"not a valid .safetensors checkpoint ({_first_line(exc)})") from exc
+    _check_shared_fields(metadata)
     return Checkpoint(tensors=tensors, metadata=metadata)
+
+
+def _check_shared_fields(metadata: dict[str, Any]) -> None:
+    """Refuse metadata whose shared fields ("kind", "step", "settings", "metrics") have the wrong
+    type, so a crafted file fails here with a message rather than deep inside the code reading it.
+    Fields of one trainer (optimizer groups, batch source) are checked where they are loaded."""
+    for name, fits, wanted in _SHARED_FIELDS:
+        if name in metadata and not fits(metadata[name]):
+            raise CheckpointError(
+                f"checkpoint metadata {name!r} must be {wanted}, got {_short(metadata[name])}"
+            )
 
 
 def file_version(path: Path, missing: str) -> tuple[Path, int]:
@@ -230,13 +259,54 @@ def _merged_param_groups(
         unknown = sorted(set(old) - set(now))
         if unknown:
             raise CheckpointError(f"{part} has optimizer settings this optimizer lacks: {unknown}")
-        merged.append({**now, **old, **{k: now[k] for k in IMPLEMENTATION_FLAGS if k in now}})
+        merged.append(_merged_group(old, now, part))
     return merged
+
+
+def _merged_group(saved: dict[str, Any], fresh: dict[str, Any], part: str) -> dict[str, Any]:
+    """The fresh group with the saved settings, each checked against the fresh value's kind;
+    the device flags stay the fresh optimizer's."""
+    group = dict(fresh)
+    for key, value in saved.items():
+        if key != "params" and key not in IMPLEMENTATION_FLAGS:
+            group[key] = _group_value(key, value, fresh[key], part)
+    return group
+
+
+def _group_value(key: str, saved: Any, fresh: Any, part: str) -> Any:
+    """`saved` if it is what `fresh` is: a number for a number (lr, eps, weight_decay), as many
+    numbers for a tuple (betas), and the same value for a switch (amsgrad, maximize), which our
+    trainers never change; a hand-edited file would otherwise load and fail at the next step."""
+    label = f"{part} optimizer setting {key!r}"
+    plain = _plain(fresh)
+    if isinstance(plain, list):
+        if not isinstance(saved, list) or len(saved) != len(plain):
+            raise CheckpointError(f"{label} must be {len(plain)} numbers, got {_short(saved)}")
+        return type(fresh)(_group_number(key, v, label) for v in saved)
+    if _is_number(plain):
+        return _group_number(key, saved, label)
+    if type(saved) is not type(plain) or saved != plain:
+        raise CheckpointError(f"{label} must be {plain!r} for this optimizer, got {_short(saved)}")
+    return saved
+
+
+def _group_number(key: str, value: Any, label: str) -> int | float:
+    """A finite number >= 0; Adam's betas below 1 and its eps above 0, because Adam divides by
+    1 - beta**t and by sqrt(v) + eps."""
+    if not (_is_number(value) and math.isfinite(value)):
+        raise CheckpointError(f"{label} must be a finite number, got {_short(value)}")
+    above_low = value > 0 if key == "eps" else value >= 0
+    below_high = value < 1 if key == "betas" else True
+    if not (above_low and below_high):
+        raise CheckpointError(f"{label} is out of its range, got {_short(value)}")
+    return value
 
 
 def _state_key(key: str, n_params: int, part: str) -> tuple[int, str]:
     index, _, name = key.partition(".")
-    if not index.isdigit() or not name or int(index) >= n_params:
+    # isdigit() alone admits "²" and 5,000-digit numbers, which int() refuses with a ValueError.
+    number = index.isascii() and index.isdigit() and len(index) < 10
+    if not (number and name and int(index) < n_params):
         raise CheckpointError(f"{part} has an unexpected optimizer tensor {key!r}")
     return int(index), name
 
@@ -272,15 +342,67 @@ def _plain(value: Any) -> Any:
 
 
 def _read_metadata(data: bytes) -> dict[str, Any]:
+    """The "playground" JSON of a file safetensors has already parsed (so its header is sound)."""
     header_len = int.from_bytes(data[:8], "little")
     header = json.loads(data[8 : 8 + header_len])
     raw = (header.get("__metadata__") or {}).get(METADATA_KEY)
     if raw is None:
         raise ValueError("no playground metadata in the file header")
-    meta = json.loads(raw)
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION:
+    meta = _parse_shallow_json(raw)
+    if not isinstance(meta, dict):
+        raise ValueError(f"the playground metadata is a JSON {type(meta).__name__}, not an object")
+    if meta.get("format") != FORMAT_VERSION:
         raise ValueError(f"unsupported checkpoint format {meta.get('format')!r}")
     return meta
+
+
+def _parse_shallow_json(text: str) -> Any:
+    """JSON nested at most MAX_METADATA_DEPTH levels; ValueError otherwise."""
+    try:
+        value = json.loads(text)
+    except RecursionError:  # json's parser recurses once per level: a crafted file nests 100,000
+        raise ValueError("the metadata is nested too deeply") from None
+    if _nests_deeper(value, MAX_METADATA_DEPTH):
+        raise ValueError(f"the metadata is nested more than {MAX_METADATA_DEPTH} levels deep")
+    return value
+
+
+def _nests_deeper(value: Any, levels: int) -> bool:
+    if not isinstance(value, dict | list):
+        return False
+    children = value.values() if isinstance(value, dict) else value
+    return levels == 0 or any(_nests_deeper(child, levels - 1) for child in children)
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_metrics(value: Any) -> bool:
+    """{"fid": 12.3, "label_accuracy": null, "class_shares": [0.1, ...], "reference": {...}}"""
+    return isinstance(value, dict) and all(_is_metric(v) for v in value.values())
+
+
+def _is_metric(value: Any) -> bool:
+    if isinstance(value, list):
+        return all(map(_is_number, value))
+    return value is None or _is_number(value) or _is_metrics(value)
+
+
+_SHARED_FIELDS: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
+    ("kind", lambda v: isinstance(v, str), "text"),
+    ("step", _is_count, "a whole number >= 0"),
+    ("settings", lambda v: isinstance(v, dict), "an object of settings"),
+    ("metrics", _is_metrics, "an object of numbers, lists of numbers or such objects"),
+)
+
+
+def _short(value: Any) -> str:
+    return repr(value)[:60]
 
 
 def _describe_keys(label: str, keys: list[str]) -> str:

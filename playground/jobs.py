@@ -34,6 +34,7 @@ import json
 import logging
 import math
 import os
+import re
 import secrets
 import shutil
 import threading
@@ -54,6 +55,7 @@ from playground.checkpoints import write_atomic
 from playground.data import DATA_ENV, DEFAULT_DATA_DIR, data_dir, load_mnist
 from playground.gan import StepRecord
 from playground.metrics import DEFAULT_SAMPLES, load_evaluator
+from playground.settings import Range, field_problems, join_problems, shown
 from playground.train import EVAL_NOISE_STREAM, SettingsError, Trainer, TrainSettings, stream_seed
 
 log = logging.getLogger(__name__)
@@ -145,13 +147,14 @@ class ManagerSettings:
     cpu_threads: int = 0  # torch intra-op threads for CPU training; 0 leaves torch's setting
 
     def validate(self) -> None:
-        """Raise ConfigError naming the setting (and its variable) when a value is out of range."""
-        for name, low, high in _RANGES:
-            value = getattr(self, name)
-            if not low <= value <= high:
-                raise ConfigError(
-                    f"{name} ({ENV_VARIABLES[name]}) must be in [{low}, {high}], got {value}"
-                )
+        """Raise ConfigError naming every setting (and its variable) out of its range."""
+        problems = [
+            problem.replace(name, f"{name} ({ENV_VARIABLES[name]})", 1)
+            for name, allowed in _RANGES.items()
+            for problem in field_problems(self, {name: allowed}, {})
+        ]
+        if problems:
+            raise ConfigError(join_problems(problems))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ManagerSettings:
@@ -180,7 +183,7 @@ def _parse_number(variable: str, raw: str, integer: bool) -> int | float:
         return int(raw) if integer else float(raw)
     except ValueError:
         kind = "an integer" if integer else "a number"
-        raise ConfigError(f"{variable} must be {kind}, got {raw!r}") from None
+        raise ConfigError(f"{variable} must be {kind}, got {shown(raw)}") from None
 
 
 ENV_VARIABLES = {
@@ -197,18 +200,42 @@ ENV_VARIABLES = {
     "cpu_threads": "PLAYGROUND_CPU_THREADS",
 }
 
-_RANGES = (
-    ("gpu_slots", 1, 64),
-    ("max_jobs_per_owner", 1, 64),
-    ("max_queued_per_owner", 0, 1000),
-    ("max_kept_per_owner", 1, 10_000),
-    ("max_epochs", 0.01, 100.0),
-    ("checkpoint_every", 1, 10_000_000),
-    ("orphan_grace_s", 0.0, 7 * 24 * 3600.0),
-    ("sample_every_s", 0.05, 3600.0),
-    ("chunk_s", 0.01, 10.0),
-    ("cpu_threads", 0, 1024),
-)
+_RANGES = {
+    "gpu_slots": Range(1, 64),
+    "max_jobs_per_owner": Range(1, 64),
+    "max_queued_per_owner": Range(0, 1000),
+    "max_kept_per_owner": Range(1, 10_000),
+    "max_epochs": Range(0.01, 100.0),
+    "checkpoint_every": Range(1, 10_000_000),
+    "orphan_grace_s": Range(0.0, 7 * 24 * 3600.0),
+    "sample_every_s": Range(0.05, 3600.0),
+    "chunk_s": Range(0.01, 10.0),
+    "cpu_threads": Range(0, 1024),
+}
+
+
+def prepare_runs_dir(runs_dir: Path, environ: Mapping[str, str] | None = None) -> None:
+    """Create the runs folder, or raise ConfigError naming the variable that moves it.
+
+    The message is shown on the page, so it names the folder only when it is the variable's own
+    value, which the admin wrote; other server paths stay in the log.
+    """
+    try:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        problem = None if os.access(runs_dir, os.W_OK | os.X_OK) else "is not writable"
+    except OSError as exc:
+        problem = f"cannot be created ({exc.strerror or type(exc).__name__})"
+    if problem is None:
+        return
+    log.error("the runs folder %s %s", runs_dir, problem)
+    environ = os.environ if environ is None else environ
+    raw = environ.get(RUNS_ENV, "").strip()
+    named = raw and Path(raw).expanduser() == runs_dir
+    folder = f"{RUNS_ENV}={raw}" if named else "the runs folder"
+    raise ConfigError(
+        f"{folder} {problem}, so jobs have nowhere to save their checkpoints. "
+        f"Set {RUNS_ENV} to a folder this server can write."
+    )
 
 
 def default_runs_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -480,7 +507,7 @@ class JobManager:
             # Process-wide: more intra-op threads than free cores makes every op wait on the
             # scheduler, which slows training many-fold and stalls the pages served meanwhile.
             torch.set_num_threads(self.settings.cpu_threads)
-        self.settings.runs_dir.mkdir(parents=True, exist_ok=True)
+        prepare_runs_dir(self.settings.runs_dir)
         self._recover()
         self._threads = [
             threading.Thread(
@@ -518,7 +545,14 @@ class JobManager:
                 seq=self._seq,
                 created_at=time.time(),
             )
-            job.directory.mkdir(parents=True, exist_ok=False)
+            try:
+                job.directory.mkdir(parents=True, exist_ok=False)
+            except OSError as exc:
+                log.exception("job %s: cannot create its folder", job_id)
+                raise JobError(
+                    f"the server cannot store a new job right now ({exc.strerror}); try again "
+                    "later, or tell whoever runs the server"
+                ) from exc
             self._jobs[job_id] = job
             self._persist(job)
             self._cond.notify_all()
@@ -765,7 +799,7 @@ class JobManager:
             state=job.state,
             settings=job.settings,
             position=self._queue_position(job),
-            reason=job.reason,
+            reason=without_server_paths(job.reason),  # also those job.json kept from before
             device=job.device,
             step=job.step,
             total_steps=job.total_steps,
@@ -858,7 +892,7 @@ class JobManager:
             )
         except Exception as exc:  # the job's own failure: report it, keep the other jobs running
             log.exception("job %s failed", job.job_id)
-            return f"training raised {type(exc).__name__}: {exc}"
+            return failure_reason(exc)
         return None
 
     def _open_trainer(self, job: _Job, slot: torch.device) -> Trainer:
@@ -1113,6 +1147,25 @@ def to_uint8(images: Tensor) -> np.ndarray:
     array = pixels.reshape(pixels.shape[0], *pixels.shape[-2:]).numpy().copy()
     array.setflags(write=False)
     return array
+
+
+def failure_reason(exc: Exception) -> str:
+    """Why training raised, for its owner: the problem in plain words (the log has the rest;
+    snapshots blank out any path left in the words)."""
+    if isinstance(exc, OSError):
+        problem = exc.strerror or type(exc).__name__
+        return f"the server could not read or write this job's files ({problem})"
+    return f"training raised {type(exc).__name__}: {exc}"
+
+
+_SERVER_PATH = re.compile(r"(?<![\w.)\]])~?/[^\s'\"(),;]+")
+_OWNER_KEY = re.compile(r"\b[0-9a-f]{24}\b")  # owner_key's 24 hex digits
+
+
+def without_server_paths(text: str) -> str:
+    """`text` with absolute paths and owner keys blanked out: a student's message must not show
+    the server's folders, nor the folder names (owner keys) of other students' jobs."""
+    return _OWNER_KEY.sub("…", _SERVER_PATH.sub("<server path>", text))
 
 
 def diverged_message(record: StepRecord, step: int) -> str:

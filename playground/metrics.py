@@ -46,10 +46,11 @@ from playground.checkpoints import (
     load_state_into,
     pack_parts,
     save_checkpoint,
-    write_atomic,
+    update_manifest,
 )
 from playground.data import Mnist, load_mnist, to_unit_range
 from playground.models.classifier import FEATURE_DIM, DigitClassifier
+from playground.settings import Range, check_fields
 
 NUM_CLASSES = 10
 DEFAULT_SAMPLES = 2000
@@ -455,21 +456,22 @@ class ClassifierSettings:
     heldout_size: int = DEFAULT_SAMPLES
 
     def validate(self) -> ClassifierSettings:
-        _check_range("epochs", self.epochs, 1, 100)
-        _check_range("seed", self.seed, 0, 2**31 - 1)
-        _check_range("batch_size", self.batch_size, 8, 4096)
-        _check_range("lr", self.lr, 1e-6, 1.0)
-        _check_range("max_rotation_deg", self.max_rotation_deg, 0.0, 45.0)
-        _check_range("max_shift_px", self.max_shift_px, 0.0, 6.0)
-        _check_range("max_scale_change", self.max_scale_change, 0.0, 0.5)
-        _check_range("reference_size", self.reference_size, PR_NEIGHBOURS + 1, 5000)
-        _check_range("heldout_size", self.heldout_size, PR_NEIGHBOURS + 1, 5000)
+        """Return self, or raise ClassifierSettingsError naming every field out of its range."""
+        check_fields(self, CLASSIFIER_RANGES, {}, ClassifierSettingsError)
         return self
 
 
-def _check_range(name: str, value: float, low: float, high: float) -> None:
-    if not low <= value <= high:
-        raise ClassifierSettingsError(f"{name} must lie in [{low}, {high}], got {value}")
+CLASSIFIER_RANGES = {
+    "epochs": Range(1, 100),
+    "seed": Range(0, 2**31 - 1),
+    "batch_size": Range(8, 4096),
+    "lr": Range(1e-6, 1.0),
+    "max_rotation_deg": Range(0.0, 45.0),
+    "max_shift_px": Range(0.0, 6.0),
+    "max_scale_change": Range(0.0, 0.5),
+    "reference_size": Range(PR_NEIGHBOURS + 1, 5000),
+    "heldout_size": Range(PR_NEIGHBOURS + 1, 5000),
+}
 
 
 def random_affine(
@@ -622,18 +624,6 @@ def save_classifier(
     state = {key: value.contiguous() for key, value in classifier.state_dict().items()}
     tensors = pack_parts({"classifier": state, "reference": reference.state_dict()})
     return save_checkpoint(path, Checkpoint(tensors=tensors, metadata={"kind": KIND, **metadata}))
-
-
-def update_manifest(manifest: str | Path, name: str, entry: dict[str, Any]) -> Path:
-    """Set models[name] = entry in manifest.json, keeping every other entry; atomic write."""
-    manifest = Path(manifest)
-    content: dict[str, Any] = {"models": {}}
-    if manifest.exists():
-        content = json.loads(manifest.read_text())
-        content.setdefault("models", {})
-    content["models"][name] = entry
-    write_atomic(manifest, (json.dumps(content, indent=2, sort_keys=True) + "\n").encode())
-    return manifest
 
 
 def _sha256(path: Path) -> str:

@@ -52,6 +52,7 @@ from playground.checkpoints import (
     pack_parts,
     save_checkpoint,
     to_bytes,
+    update_manifest,
 )
 from playground.data import DataUnavailable, load_mnist, to_unit_range
 from playground.gan import Batch, GANStepper, StepRecord
@@ -61,7 +62,6 @@ from playground.metrics import (
     DEFAULT_SAMPLES,
     Evaluator,
     load_evaluator,
-    update_manifest,
 )
 from playground.models import (
     NUM_CLASSES,
@@ -75,6 +75,7 @@ from playground.models import (
     vae_init,
     weights_init,
 )
+from playground.settings import Range, check_fields
 
 log = logging.getLogger(__name__)
 
@@ -130,19 +131,8 @@ class TrainSettings:
     device: str = "auto"
 
     def validate(self) -> None:
-        """Raise SettingsError naming the first field of the wrong type or out of its range."""
-        _check_choice("model", self.model, MODELS)
-        _check_number("epochs", self.epochs, 0.0, 100.0, low_open=True)
-        _check_integer("batch_size", self.batch_size, 8, 1024)
-        _check_number("lr_g", self.lr_g, 0.0, 0.1, low_open=True)
-        _check_number("lr_d", self.lr_d, 0.0, 0.1, low_open=True)
-        _check_number("beta1", self.beta1, 0.0, 1.0, high_open=True)
-        _check_number("beta2", self.beta2, 0.0, 1.0, high_open=True)
-        _check_integer("z_dim", self.z_dim, 1, 256)
-        _check_choice("g_loss", self.g_loss, G_LOSSES)
-        _check_integer("k_d", self.k_d, 1, 10)
-        _check_integer("seed", self.seed, 0, 2**31 - 1)
-        _check_choice("device", self.device, DEVICES)
+        """Raise SettingsError naming every field of the wrong type or out of its range."""
+        check_fields(self, TRAIN_RANGES, TRAIN_CHOICES, SettingsError)
 
     @property
     def conditional(self) -> bool:
@@ -190,17 +180,8 @@ class VAESettings:
     device: str = "auto"
 
     def validate(self) -> None:
-        """Raise SettingsError naming the first field of the wrong type or out of its range."""
-        _check_choice("model", self.model, (VAE_MODEL,))
-        _check_number("epochs", self.epochs, 0.0, 100.0, low_open=True)
-        _check_integer("batch_size", self.batch_size, 8, 1024)
-        _check_number("lr", self.lr, 0.0, 0.1, low_open=True)
-        _check_number("beta1", self.beta1, 0.0, 1.0, high_open=True)
-        _check_number("beta2", self.beta2, 0.0, 1.0, high_open=True)
-        _check_integer("z_dim", self.z_dim, 1, 256)
-        _check_integer("hidden", self.hidden, 8, 2048)
-        _check_integer("seed", self.seed, 0, 2**31 - 1)
-        _check_choice("device", self.device, DEVICES)
+        """Raise SettingsError naming every field of the wrong type or out of its range."""
+        check_fields(self, VAE_RANGES, VAE_CHOICES, SettingsError)
 
     @property
     def config(self) -> VAEConfig:
@@ -216,33 +197,34 @@ class VAESettings:
         return _settings_from_mapping(cls, values)
 
 
-def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
-    if not isinstance(value, str) or value not in choices:
-        options = ", ".join(repr(c) for c in choices)
-        raise SettingsError(f"{name} must be one of {options}, got {value!r}")
+EPOCHS = Range(0.0, 100.0, low_open=True)
+LEARNING_RATE = Range(0.0, 0.1, low_open=True)
+BETA = Range(0.0, 1.0, high_open=True)
+SEED = Range(0, 2**31 - 1)
 
-
-def _check_integer(name: str, value: object, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise SettingsError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
-
-
-def _check_number(
-    name: str,
-    value: object,
-    low: float,
-    high: float,
-    low_open: bool = False,
-    high_open: bool = False,
-) -> None:
-    interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-    message = f"{name} must be a number in {interval}, got {value!r}"
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise SettingsError(message)
-    above = value > low if low_open else value >= low
-    below = value < high if high_open else value <= high
-    if not (above and below):  # also refuses NaN
-        raise SettingsError(message)
+TRAIN_RANGES = {
+    "epochs": EPOCHS,
+    "batch_size": Range(8, 1024),
+    "lr_g": LEARNING_RATE,
+    "lr_d": LEARNING_RATE,
+    "beta1": BETA,
+    "beta2": BETA,
+    "z_dim": Range(1, 256),
+    "k_d": Range(1, 10),
+    "seed": SEED,
+}
+TRAIN_CHOICES = {"model": MODELS, "g_loss": G_LOSSES, "device": DEVICES}
+VAE_RANGES = {
+    "epochs": EPOCHS,
+    "batch_size": Range(8, 1024),
+    "lr": LEARNING_RATE,
+    "beta1": BETA,
+    "beta2": BETA,
+    "z_dim": Range(1, 256),
+    "hidden": Range(8, 2048),
+    "seed": SEED,
+}
+VAE_CHOICES = {"model": (VAE_MODEL,), "device": DEVICES}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1503,7 +1485,7 @@ def _train_command(args: argparse.Namespace) -> int:
         "wall_time_s": round(wall, 1),
         "keep": args.keep,
         "min_label_accuracy": args.min_label_accuracy,
-        "epoch_kept": None if kept is None else kept["epoch"],
+        "epoch_kept": None if kept is None else kept.get("epoch"),
         "metrics": kept,
         "history": history,
         "classifier_sha256": classifier_sha256,
@@ -1552,9 +1534,22 @@ def _start(
         return Trainer(settings, images, labels), None, {}
     trainer = Trainer.load(args.resume_from, images, labels, device=resolve_device(settings.device))
     trainer.retune(settings)
-    metrics = load_checkpoint(args.resume_from).metadata.get("metrics")
+    if trainer.done:
+        raise SettingsError(
+            f"nothing left to train: {args.resume_from.name} is already at epoch "
+            f"{trainer.epoch:g} (iteration {trainer.iteration}) and --epochs asks for "
+            f"{settings.epochs:g}; ask for more epochs to continue it"
+        )
+    metrics = load_checkpoint(args.resume_from).metadata.get("metrics") or {}
     earlier = _manifest_entry(_manifest_path(args), args.name or settings.model)
-    return trainer, metrics if isinstance(metrics, dict) else None, earlier
+    return trainer, _metrics_to_beat(metrics), earlier
+
+
+def _metrics_to_beat(metrics: dict[str, Any]) -> dict[str, Any] | None:
+    """The resumed file's metrics when they hold an FID to compare with (a run saved without
+    evaluation has none: then its first evaluated epoch is kept)."""
+    fid = metrics.get("fid")
+    return metrics if isinstance(fid, int | float) and math.isfinite(fid) else None
 
 
 def _train_epoch(trainer: Trainer | VAETrainer, epoch: int, bar: ProgressLine) -> bool:
@@ -1652,7 +1647,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     try:
         return _rescore_command(args) if args.rescore else _train_command(args)
-    except (SettingsError, TrainingDataError, CheckpointError, DataUnavailable) as exc:
+    except CheckpointError as exc:  # its reason may quote a library's multi-line error
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    except (SettingsError, TrainingDataError, DataUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -30,7 +30,6 @@ from playground.ui.state import SessionValue, owner_id
 
 REFRESH_S = 1.0
 """How often the live panel redraws (plots are thinned; one sample grid image per job)."""
-UPLOAD_MAX_BYTES = 16 * 2**20
 MODELS_DIR = Path(__file__).resolve().parents[2] / "trained_models"
 MODEL_LABELS = {"dcgan": "DCGAN", "cgan": "cGAN (conditional)"}
 GRID_SAMPLES = 64
@@ -140,6 +139,7 @@ def settings_form(model: str, manager: JobManager) -> TrainSettings | None:
             max_value=float(manager.settings.max_epochs),
             value=default.epochs,
             step=0.5,
+            format="%g",  # 1 and 0.5, not 1.00 and 0.50
         )
         batch_size = c1.selectbox(
             "batch size", BATCH_SIZES, index=BATCH_SIZES.index(default.batch_size)
@@ -176,9 +176,12 @@ def settings_form(model: str, manager: JobManager) -> TrainSettings | None:
 # The student's jobs
 
 
-def _signature(snapshots: list[JobSnapshot]) -> tuple[tuple[str, str], ...]:
-    """What decides the page's layout: which jobs exist and whether each is live or moving."""
-    return tuple((s.job_id, _phase(s)) for s in snapshots)
+def _signature(snapshots: list[JobSnapshot]) -> tuple[tuple[str, str, bool, bool], ...]:
+    """What decides the page's layout: which jobs exist, whether each is live or moving, and
+    which downloads it offers."""
+    return tuple(
+        (s.job_id, _phase(s), s.checkpoint_step is not None, bool(s.history)) for s in snapshots
+    )
 
 
 def _phase(snapshot: JobSnapshot) -> str:
@@ -188,27 +191,39 @@ def _phase(snapshot: JobSnapshot) -> str:
 
 
 def job_panel(manager: JobManager, owner: str) -> None:
-    """Live jobs in an auto-refreshing fragment (only while one moves), ended jobs below it."""
+    """Live jobs first, each redrawing itself while a job moves; ended jobs below them.
+
+    Only a live job's view refreshes; its buttons are drawn by the page run. A download button
+    inside a refreshing fragment gets a new file id at every refresh, so a click that lands
+    between two refreshes asks for an id already dropped, and nothing downloads.
+    """
     snapshots = manager.list(owner)
     if not snapshots:
         st.caption("No jobs yet: press Train above.")
         return
-    moving = any(_phase(s) == "moving" for s in snapshots)
-    st.fragment(run_every=REFRESH_S if moving else None)(_live_jobs)(
-        manager, owner, _signature(snapshots)
-    )
+    signature = _signature(snapshots)
+    refresh = REFRESH_S if any(_phase(s) == "moving" for s in snapshots) else None
+    for snapshot in snapshots:
+        if snapshot.is_live:
+            with st.container(border=True, key=f"job-{snapshot.job_id}"):
+                st.fragment(run_every=refresh)(_live_view)(manager, owner, snapshot, signature)
+                _job_actions(manager, owner, snapshot)
     ended = [s for s in snapshots if not s.is_live]
     if ended:
         _ended_jobs(manager, owner, ended)
 
 
-def _live_jobs(manager: JobManager, owner: str, signature: tuple[tuple[str, str], ...]) -> None:
+def _live_view(
+    manager: JobManager,
+    owner: str,
+    snapshot: JobSnapshot,
+    signature: tuple[tuple[str, str, bool, bool], ...],
+) -> None:
     snapshots = manager.list(owner)
     if _signature(snapshots) != signature:
-        st.rerun()  # a job started, ended or was deleted: lay the whole panel out again
-    for snapshot in snapshots:
-        if snapshot.is_live:
-            job_card(manager, owner, snapshot)
+        st.rerun()  # a job started or ended, or has a new download: lay the panel out again
+    latest = next((s for s in snapshots if s.job_id == snapshot.job_id), snapshot)
+    job_view(latest)
 
 
 def _ended_jobs(manager: JobManager, owner: str, ended: list[JobSnapshot]) -> None:
@@ -229,31 +244,33 @@ def _label(snapshots: list[JobSnapshot], job_id: str) -> str:
 
 
 def job_card(manager: JobManager, owner: str, snapshot: JobSnapshot) -> None:
-    """One job: status, progress with ETA, loss curves, the sample grid, actions and downloads."""
-    s = snapshot
-    with st.container(border=True, key=f"job-{s.job_id}"):
-        st.markdown(f"**{MODEL_LABELS[s.model]}** · job `{s.job_id}` · **{s.state}**")
-        st.caption(_settings_summary(s))
-        if s.state == JobState.QUEUED:
-            st.info(
-                f"Waiting for a free slot: position {s.position} in the queue.",
-                icon=":material/hourglass:",
-            )
-        if s.reason:
-            (st.error if s.state == JobState.FAILED else st.caption)(s.reason)
-        st.progress(s.progress, text=progress_text(s))
-        curves, grid = st.columns([3, 2])
-        if s.history:
-            curves.plotly_chart(
-                figures.loss_curves(s.history), key=f"loss-{s.job_id}", width="stretch"
-            )
-        if s.samples is not None:
-            rows = "; row r shows digit r" if s.settings.conditional else ""
-            caption = f"G(fixed noise) at step {s.samples_step:,}{rows}"
-            grid.image(figures.sample_grid(s.samples, 8), caption=caption, width="stretch")
-        if s.metrics:
-            grid.caption(metrics_text(s.metrics, s.metrics_step))
-        _job_actions(manager, owner, s)
+    """One ended job: its view, then its actions and downloads."""
+    with st.container(border=True, key=f"job-{snapshot.job_id}"):
+        job_view(snapshot)
+        _job_actions(manager, owner, snapshot)
+
+
+def job_view(s: JobSnapshot) -> None:
+    """Status, progress with ETA, loss curves, the sample grid and the metrics of one job."""
+    st.markdown(f"**{MODEL_LABELS[s.model]}** · job `{s.job_id}` · **{s.state}**")
+    st.caption(_settings_summary(s))
+    if s.state == JobState.QUEUED:
+        st.info(
+            f"Waiting for a free slot: position {s.position} in the queue.",
+            icon=":material/hourglass:",
+        )
+    if s.reason:
+        (st.error if s.state == JobState.FAILED else st.caption)(s.reason)
+    st.progress(s.progress, text=progress_text(s))
+    curves, grid = st.columns([3, 2])
+    if s.history:
+        curves.plotly_chart(figures.loss_curves(s.history), key=f"loss-{s.job_id}", width="stretch")
+    if s.samples is not None:
+        rows = "; row r shows digit r" if s.settings.conditional else ""
+        caption = f"G(fixed noise) at step {s.samples_step:,}{rows}"
+        grid.image(figures.sample_grid(s.samples, 8), caption=caption, width="stretch")
+    if s.metrics:
+        grid.caption(metrics_text(s.metrics, s.metrics_step))
 
 
 def _job_actions(manager: JobManager, owner: str, s: JobSnapshot) -> None:
@@ -282,7 +299,7 @@ def _job_actions(manager: JobManager, owner: str, s: JobSnapshot) -> None:
             key=f"download-g-{s.job_id}",
             icon=":material/download:",
             on_click="ignore",
-            help=f"generator weights + settings at step {s.checkpoint_step:,}, the last checkpoint",
+            help="generator weights + settings at the job's last checkpoint",
         )
     if s.history:
         cols[5].download_button(
@@ -307,21 +324,27 @@ def _settings_summary(s: JobSnapshot) -> str:
     t = s.settings
     where = f" · on {s.device}" if s.device else ""
     return (
-        f"{t.epochs:g} epochs · batch {t.batch_size} · lr G {t.lr_g:g}, D {t.lr_d:g} · "
-        f"β = ({t.beta1:g}, {t.beta2:g}) · z {t.z_dim} · {t.g_loss} · k_d {t.k_d} · "
-        f"seed {t.seed}{where}"
+        f"{plain_number(t.epochs)} epoch{'' if t.epochs == 1 else 's'} · batch {t.batch_size} · "
+        f"lr G {t.lr_g:g}, D {t.lr_d:g} · β = ({t.beta1:g}, {t.beta2:g}) · z {t.z_dim} · "
+        f"{t.g_loss} · k_d {t.k_d} · seed {t.seed}{where}"
     )
 
 
 def progress_text(s: JobSnapshot) -> str:
     """One line such as: step 120/469 · epoch 0.26/1 · 2,310 images/s · ETA 0:15."""
     total = f"/{s.total_steps:,}" if s.total_steps else ""
-    parts = [f"step {s.step:,}{total}", f"epoch {s.epoch:.2f}/{s.settings.epochs:g}"]
+    epochs = f"epoch {plain_number(s.epoch)}/{plain_number(s.settings.epochs)}"
+    parts = [f"step {s.step:,}{total}", epochs]
     if s.state == JobState.RUNNING and s.images_per_s > 0:
         parts.append(f"{s.images_per_s:,.0f} images/s")
     if s.eta_s is not None:
         parts.append(f"ETA {format_duration(s.eta_s)}")
     return " · ".join(parts)
+
+
+def plain_number(value: float) -> str:
+    """A number as a person writes it, to 2 decimals: 1, 0.5, 2.25 (not 1.00, 0.50)."""
+    return f"{round(value, 2):g}"
 
 
 def format_duration(seconds: float) -> str:
@@ -343,8 +366,9 @@ def metrics_text(metrics: Mapping[str, Any], step: int | None) -> str:
         ("largest_class_fraction", "largest digit share", "{:.0%}"),
         ("label_accuracy", "label accuracy", "{:.0%}"),
     ):
-        if values.get(key) is not None:
-            parts.append(f"{label} {fmt.format(values[key])}")
+        value = values.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            parts.append(f"{label} {fmt.format(value)}")
     where = f" (step {step:,})" if step is not None else ""
     return "Metrics" + where + ": " + " · ".join(parts)
 
@@ -454,6 +478,12 @@ def pretrained_panel(model: str) -> None:
         st.caption(metrics_text(metrics, meta.get("step")))
 
 
+def upload_cap_bytes() -> int:
+    """The one upload cap: Streamlit's server.maxUploadSize (MB of 2**20 bytes, set in
+    .streamlit/config.toml), which the uploader shows and the server enforces."""
+    return int(st.config.get_option("server.maxUploadSize")) * 2**20
+
+
 def upload_panel() -> None:
     """Sample from a generator checkpoint the student uploads (size-capped, validated)."""
     upload = st.file_uploader(
@@ -463,10 +493,10 @@ def upload_panel() -> None:
     )
     if upload is None:
         return
-    if upload.size > UPLOAD_MAX_BYTES:
+    cap = upload_cap_bytes()
+    if upload.size > cap:  # only a client that skips the uploader's own check gets here
         st.error(
-            f"{upload.name} is {upload.size / 2**20:.1f} MiB; generator checkpoints are at most "
-            f"{UPLOAD_MAX_BYTES / 2**20:.0f} MiB",
+            f"{upload.name} is larger than {cap // 2**20} MB, the most this server accepts",
             icon=":material/error:",
         )
         return

@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import re
 import time
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
+from safetensors.torch import save as save_plain_safetensors
+from streamlit import config as streamlit_config
 from streamlit.testing.v1 import AppTest
 
 from playground import jobs
+from playground.jobs import JobSnapshot, JobState
 from playground.train import Trainer, TrainSettings
 from playground.ui import jobs as jobs_ui
 from tests.app.conftest import open_page
+from tests.conftest import ROOT
 
 PAGE = "mnist_gan.py"
 
@@ -134,7 +140,7 @@ def test_a_bad_hosting_setting_is_reported_by_name_instead_of_a_traceback(
     monkeypatch.setenv("PLAYGROUND_GPU_SLOTS", "0")
     at = open_page(PAGE)
     assert not at.exception
-    assert "PLAYGROUND_GPU_SLOTS) must be in [1, 64], got 0" in " ".join(e.value for e in at.error)
+    assert "PLAYGROUND_GPU_SLOTS) must be a whole number in [1, 64], got 0" in " ".join(e.value for e in at.error)
     assert "Train" not in [b.label for b in at.button]
 
 
@@ -172,6 +178,11 @@ def test_shipped_generators_show_samples_new_noise_a_digit_picker_and_an_interpo
     assert grid_urls(at)[0] != all_digits
 
 
+def crafted_metadata(text: str) -> bytes:
+    """A sound safetensors file whose playground metadata is `text`, as a crafted upload has it."""
+    return save_plain_safetensors({"w": torch.ones(2)}, metadata={"playground": text})
+
+
 def test_an_uploaded_generator_is_sampled_and_bad_files_are_refused_with_a_message(
     synthetic: None,
 ) -> None:
@@ -190,14 +201,68 @@ def test_an_uploaded_generator_is_sampled_and_bad_files_are_refused_with_a_messa
 
     for payload, message in (
         (b"definitely not a checkpoint", "not a valid .safetensors checkpoint"),
-        (b"\0" * (jobs_ui.UPLOAD_MAX_BYTES + 1), "generator checkpoints are at most 16 MiB"),
+        (crafted_metadata("[1, 2]"), "the playground metadata is a JSON list, not an object"),
+        (crafted_metadata("[" * 100_000 + "]" * 100_000), "the metadata is nested too deeply"),
+        (crafted_metadata('{"format": 1, "kind": "generator", "settings": []}'), "'settings'"),
     ):
         at.file_uploader(key="mnist_upload").set_value(
             ("bad.safetensors", payload, "application/octet-stream")
         )
         at.run()
         assert not at.exception
-        assert message in " ".join(e.value for e in at.error)
+        assert [message in e.value for e in at.error] == [True]  # shown once, and only it
+
+
+@pytest.fixture
+def project_config(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict]:
+    """Streamlit's options as `streamlit run` reads them from the repository root (AppTest reads
+    .streamlit/config.toml only when the tests happen to start there)."""
+    monkeypatch.chdir(ROOT)
+    streamlit_config.get_config_options(force_reparse=True)
+    yield tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    streamlit_config.get_config_options(force_reparse=True)
+
+
+def test_one_upload_cap_is_configured_shown_by_the_uploader_and_enforced(
+    project_config: dict, synthetic: None
+) -> None:
+    configured = project_config["server"]["maxUploadSize"]
+    assert 1 <= configured <= 64  # MB: our generators are ~3 MB; Streamlit's default is 200
+    at = open_page(PAGE)
+    uploader = at.file_uploader(key="mnist_upload")
+    assert uploader.proto.max_upload_size_mb == configured  # the widget's "Limit N MB per file"
+    assert jobs_ui.upload_cap_bytes() == configured * 2**20
+    for size, message in (
+        (configured * 2**20, "not a valid .safetensors checkpoint"),  # at the cap: parsed
+        (configured * 2**20 + 1, f"larger than {configured} MB, the most this server accepts"),
+    ):
+        at.file_uploader(key="mnist_upload").set_value(
+            ("big.safetensors", b"\0" * size, "application/octet-stream")
+        )
+        at.run()
+        assert not at.exception
+        assert [message in e.value for e in at.error] == [True]
+
+
+def test_a_runs_folder_that_cannot_be_created_leaves_the_rest_of_the_page_working(
+    monkeypatch: pytest.MonkeyPatch, shipped: Path, synthetic: None
+) -> None:
+    monkeypatch.setenv("PLAYGROUND_RUNS", "/proc/nope/runs")
+    at = open_page(PAGE)
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith("Training is unavailable on this server")
+    assert "PLAYGROUND_RUNS=/proc/nope/runs cannot be created" in errors[0]
+    assert "Set PLAYGROUND_RUNS to a folder this server can write" in errors[0]
+    assert "Train" not in [b.label for b in at.button]
+    assert len(grid_urls(at)) >= 2  # the shipped generator's samples and interpolation
+    upload = (shipped / "dcgan.safetensors").read_bytes()
+    at.file_uploader(key="mnist_upload").set_value(
+        ("g.safetensors", upload, "application/octet-stream")
+    )
+    at.run()
+    assert not at.exception
+    assert "DCGAN, noise size 64" in " ".join(c.value for c in at.caption)
 
 
 def test_a_finished_job_is_listed_with_its_downloads_and_can_be_deleted(synthetic: None) -> None:
@@ -219,3 +284,50 @@ def test_a_finished_job_is_listed_with_its_downloads_and_can_be_deleted(syntheti
     at.run()
     assert not at.exception and manager.list(owner) == []
     assert "No jobs yet" in " ".join(c.value for c in at.caption)
+
+
+def snapshot(epochs: float, epoch: float, step: int, total: int) -> JobSnapshot:
+    return JobSnapshot(
+        job_id="0a1b2c3d",
+        state=JobState.FINISHED,
+        settings=TrainSettings(epochs=epochs, batch_size=32),
+        position=None,
+        reason="",
+        device="cpu",
+        step=step,
+        total_steps=total,
+        epoch=epoch,
+        images_per_s=0.0,
+        eta_s=None,
+        d_real=None,
+        d_fake=None,
+        history=(),
+        samples=None,
+        samples_step=None,
+        metrics={},
+        metrics_step=None,
+        checkpoint_step=None,
+        created_at=0.0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("epochs", "epoch", "progress", "summary"),
+    [
+        (1.0, 1.0, "step 32/32 · epoch 1/1", "1 epoch · batch 32"),
+        (0.5, 0.5, "step 16/16 · epoch 0.5/0.5", "0.5 epochs · batch 32"),
+        (2.25, 1.2345, "step 40/72 · epoch 1.23/2.25", "2.25 epochs · batch 32"),
+    ],
+)
+def test_epochs_are_written_as_a_person_writes_them(
+    epochs: float, epoch: float, progress: str, summary: str
+) -> None:
+    s = snapshot(epochs, epoch, round(epoch * 32), round(epochs * 32))
+    assert jobs_ui.progress_text(s) == progress
+    assert jobs_ui._settings_summary(s).startswith(summary)
+
+
+def test_the_epochs_field_shows_whole_numbers_without_decimals(synthetic: None) -> None:
+    at = open_page(PAGE)
+    epochs = next(n for n in at.number_input if n.label == "epochs")
+    assert epochs.value == 1.0 and epochs.proto.format == "%g"  # shown as "1", not "1.00"

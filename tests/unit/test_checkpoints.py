@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import math
 import pickle
+import struct
 from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from safetensors.torch import save as save_plain_safetensors
 from torch import nn
 
@@ -25,6 +30,7 @@ from playground.checkpoints import (
     save_checkpoint,
     to_bytes,
 )
+from tests.conftest import ROOT
 
 
 def tiny_net(seed: int = 0) -> nn.Module:
@@ -115,6 +121,68 @@ def test_unknown_format_version_is_refused() -> None:
     data = save_plain_safetensors({"w": torch.ones(2)}, metadata=header)
     with pytest.raises(CheckpointError, match="unsupported checkpoint format"):
         from_bytes(data)
+
+
+def with_metadata(text: str) -> bytes:
+    """A sound safetensors file whose "playground" metadata is `text`, as a crafted file has it."""
+    return save_plain_safetensors({"w": torch.ones(2)}, metadata={"playground": text})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[1, 2]", "is a JSON list, not an object"),
+        ('"format 1"', "is a JSON str, not an object"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ('{"format": 1, "x": ' + "[" * 40 + "]" * 40 + "}", "nested more than 16 levels"),
+        ('{"format": 1, "step": ' + "9" * 5000 + "}", "not a valid"),
+    ],
+    ids=["list", "string", "nested 100,000 deep", "nested 41 deep", "5,000-digit step"],
+)
+def test_metadata_that_is_no_object_or_nests_too_deep_is_refused(text: str, message: str) -> None:
+    with pytest.raises(CheckpointError, match=message):
+        from_bytes(with_metadata(text))
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("kind", ["generator"]),
+        ("step", "7"),
+        ("step", -1),
+        ("step", True),
+        ("step", 7.5),
+        ("settings", [["model", "dcgan"]]),
+        ("settings", "dcgan"),
+        ("metrics", [12.0]),
+        ("metrics", {"fid": "low"}),
+        ("metrics", {"class_shares": [0.1, "x"]}),
+    ],
+)
+def test_shared_metadata_fields_of_the_wrong_type_are_refused(field: str, value: object) -> None:
+    text = json.dumps({"format": FORMAT_VERSION, "kind": "t", field: value})
+    with pytest.raises(CheckpointError, match=f"metadata '{field}' must be"):
+        from_bytes(with_metadata(text))
+
+
+def test_shared_metadata_fields_of_the_right_type_are_kept() -> None:
+    meta = {
+        "format": FORMAT_VERSION,
+        "kind": "t",
+        "step": 12,
+        "settings": {"lr": 0.1},
+        "metrics": {"fid": 3.5, "label_accuracy": None, "class_shares": [0.5, 0.5]},
+    }
+    assert from_bytes(with_metadata(json.dumps(meta))).metadata == meta
+    grouped = {**meta, "metrics": {"reference": {"fid": 3.4}, "test_accuracy": 0.99}}
+    assert from_bytes(with_metadata(json.dumps(grouped))).metadata == grouped
+
+
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "trained_models").glob("*.safetensors")), ids=lambda p: p.name
+)
+def test_every_shipped_checkpoint_meets_the_metadata_checks(path: Path) -> None:
+    assert load_checkpoint(path).metadata["format"] == FORMAT_VERSION
 
 
 class _Exploit:
@@ -258,6 +326,18 @@ def test_optimizer_moments_keep_the_parameter_layout() -> None:
         (lambda t, m: m["param_groups"].append({"params": []}), "parameter groups"),
         (lambda t, m: m.clear(), "no readable"),
         (lambda t, m: m["param_groups"][0].__setitem__("bogus", 1), "lacks"),
+        (lambda t, m: m["param_groups"][0].__setitem__("eps", "boom"), "'eps' must be a finite"),
+        (lambda t, m: m["param_groups"][0].__setitem__("eps", 0.0), "'eps' is out of its range"),
+        (lambda t, m: m["param_groups"][0].__setitem__("weight_decay", math.nan), "finite"),
+        (lambda t, m: m["param_groups"][0].__setitem__("lr", math.inf), "'lr' must be a finite"),
+        (lambda t, m: m["param_groups"][0].__setitem__("lr", -0.01), "'lr' is out of its range"),
+        (lambda t, m: m["param_groups"][0].__setitem__("lr", True), "'lr' must be a finite"),
+        (lambda t, m: m["param_groups"][0].__setitem__("maximize", True), "'maximize' must be"),
+        (lambda t, m: m["param_groups"][0].__setitem__("amsgrad", 0), "'amsgrad' must be False"),
+        (lambda t, m: m["param_groups"][0].__setitem__("betas", [0.5]), "'betas' must be 2"),
+        (lambda t, m: m["param_groups"][0].__setitem__("betas", 0.5), "'betas' must be 2"),
+        (lambda t, m: m["param_groups"][0].__setitem__("betas", [0.5, 1.0]), "out of its range"),
+        (lambda t, m: m["param_groups"][0].__setitem__("betas", [0.5, "x"]), "finite number"),
     ],
 )
 def test_bad_optimizer_state_is_refused(tamper, message: str) -> None:
@@ -266,3 +346,106 @@ def test_bad_optimizer_state_is_refused(tamper, message: str) -> None:
     target = torch.optim.Adam(tiny_net().parameters())
     with pytest.raises(CheckpointError, match=message):
         load_optimizer_state_into(target, tensors, meta, "opt")
+
+
+def test_saved_optimizer_settings_take_the_fresh_optimizers_types() -> None:
+    tensors, meta = round_trip(trained_adam(tiny_net()))
+    assert meta["param_groups"][0]["betas"] == [0.5, 0.99]  # JSON has no tuples
+    meta["param_groups"][0]["weight_decay"] = 0.25
+    target = torch.optim.Adam(tiny_net().parameters())
+    load_optimizer_state_into(target, tensors, meta, "opt")
+    group = target.param_groups[0]
+    assert group["betas"] == (0.5, 0.99) and group["weight_decay"] == 0.25
+
+
+# -- anything a crafted file holds ends as a CheckpointError ----------------------------------
+
+JSON_LEAVES = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**400), max_value=10**400)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=12)
+)
+JSON_VALUES = st.recursive(
+    JSON_LEAVES,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=24,
+)
+SHARED_FIELDS = ("kind", "step", "settings", "metrics", "g_opt", "source")
+METADATA = st.fixed_dictionaries(
+    {"format": st.just(FORMAT_VERSION) | JSON_VALUES},
+    optional={name: JSON_VALUES for name in SHARED_FIELDS},
+)
+METADATA_TEXT = st.one_of(
+    METADATA.map(json.dumps),
+    JSON_VALUES.map(json.dumps),
+    st.integers(min_value=1, max_value=3000).map(lambda depth: "[" * depth + "]" * depth),
+    st.integers(min_value=4200, max_value=5000).map(
+        lambda n: '{"format": 1, "step": ' + "7" * n + "}"
+    ),
+    st.text(max_size=40),
+)
+FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FUZZ
+@given(METADATA_TEXT)
+def test_any_metadata_gives_a_checkpoint_or_a_checkpoint_error(text: str) -> None:
+    try:
+        checkpoint = from_bytes(with_metadata(text))
+    except CheckpointError:
+        return
+    assert checkpoint.metadata["format"] == FORMAT_VERSION
+    assert isinstance(checkpoint.kind, str)
+    again = from_bytes(to_bytes(checkpoint))  # what was accepted is written and read back
+    assert json.dumps(again.metadata, sort_keys=True) == json.dumps(
+        checkpoint.metadata, sort_keys=True
+    )
+
+
+def framed(header: bytes) -> bytes:
+    """`header` behind the 8-byte little-endian length that starts every safetensors file."""
+    return struct.pack("<Q", len(header)) + header
+
+
+@FUZZ
+@given(
+    st.one_of(
+        st.binary(max_size=300),
+        st.binary(max_size=300).map(framed),
+        JSON_VALUES.map(lambda v: framed(json.dumps(v).encode())),
+        METADATA.map(lambda m: framed(json.dumps({"__metadata__": m}).encode())),
+    )
+)
+def test_any_bytes_give_a_checkpoint_or_a_checkpoint_error(data: bytes) -> None:
+    with contextlib.suppress(CheckpointError):
+        from_bytes(data)
+
+
+GROUP_KEYS = tuple(torch.optim.Adam([torch.zeros(1, requires_grad=True)]).param_groups[0])
+
+
+@FUZZ
+@given(
+    st.dictionaries(st.sampled_from(GROUP_KEYS) | st.text(max_size=6), JSON_VALUES, max_size=4),
+    st.booleans(),
+)
+def test_any_optimizer_groups_give_a_working_optimizer_or_a_checkpoint_error(
+    changes: dict, replace_all: bool
+) -> None:
+    net = tiny_net()
+    tensors, meta = round_trip(trained_adam(net, steps=1))
+    if replace_all:
+        meta = changes
+    else:
+        meta["param_groups"][0].update(changes)
+    target = torch.optim.Adam(net.parameters())
+    try:
+        load_optimizer_state_into(target, tensors, meta, "opt")
+    except CheckpointError:
+        return
+    net(torch.ones(2, 3)).sum().backward()
+    target.step()  # whatever was accepted also trains

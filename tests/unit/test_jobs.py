@@ -332,6 +332,70 @@ def test_a_raising_a_diverging_and_an_oom_job_fail_while_a_concurrent_job_finish
         assert all(torch.isfinite(w).all() for w in weights.values() if w.is_floating_point())
 
 
+class PathLeakingTrainer(Trainer):
+    """Fails as a full disk or a vanished folder does, with the job's own path in the error."""
+
+    where: Path
+
+    def run(self, iterations: int):
+        path = str(self.where / "checkpoint.safetensors")
+        if self.settings.seed == 1:
+            raise FileNotFoundError(2, "No such file or directory", path)
+        raise RuntimeError(f"could not write {path!r}: disk full")
+
+
+def test_a_failed_jobs_reason_names_the_problem_but_no_server_path(
+    make_manager, tmp_path: Path
+) -> None:
+    runs = tmp_path / "server-runs"
+    PathLeakingTrainer.where = runs / jobs.owner_key("alice") / "a1b2c3d4"
+    manager = make_manager(runs=runs, trainer_class=PathLeakingTrainer)
+    file_error = manager.submit("alice", spec(seed=1))
+    other_error = manager.submit("alice", spec(seed=2))
+    reasons = [wait_for(manager, "alice", j, ended).reason for j in (file_error, other_error)]
+    assert "could not read or write this job's files (No such file or directory)" in reasons[0]
+    assert reasons[1] == "training raised RuntimeError: could not write '<server path>': disk full"
+    for reason in reasons:
+        assert str(tmp_path) not in reason and jobs.owner_key("alice") not in reason
+
+
+def test_without_server_paths_blanks_paths_and_owner_keys_only() -> None:
+    key = jobs.owner_key("bob")
+    assert jobs.without_server_paths(f"open('/srv/runs/{key}/x.csv') failed") == (
+        "open('<server path>') failed"
+    )
+    assert jobs.without_server_paths(f"~/runs and {key}") == "<server path> and …"
+    plain = "step 1/10 of D/G, lr / 10 (epoch 0.5)"
+    assert jobs.without_server_paths(plain) == plain
+
+
+def test_a_runs_folder_that_cannot_be_created_is_a_config_error_naming_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PLAYGROUND_RUNS", "/proc/nope/runs")
+    with pytest.raises(ConfigError) as refused:
+        JobManager(ManagerSettings.from_env(), data=lambda: TINY)
+    assert str(refused.value).startswith("PLAYGROUND_RUNS=/proc/nope/runs cannot be created")
+    assert "Set PLAYGROUND_RUNS to a folder this server can write" in str(refused.value)
+    # A folder the variable did not name is not shown: the page must not reveal server paths.
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    with pytest.raises(ConfigError, match="^the runs folder cannot be created") as refused:
+        JobManager(ManagerSettings(runs_dir=blocked / "runs"), data=lambda: TINY)
+    assert str(tmp_path) not in str(refused.value)
+
+
+def test_a_job_the_disk_cannot_hold_is_refused_with_a_message(make_manager, tmp_path: Path) -> None:
+    runs = tmp_path / "vanishing-runs"
+    manager = make_manager(runs=runs)
+    runs.rmdir()
+    runs.write_text("")  # the folder is gone: nothing can be created under it
+    with pytest.raises(JobError, match="the server cannot store a new job right now") as refused:
+        manager.submit("alice", spec())
+    assert str(tmp_path) not in str(refused.value)
+    assert manager.list("alice") == []
+
+
 # ---------------------------------------------------------------------------------------------
 # Restart recovery, orphans
 
@@ -473,7 +537,7 @@ def test_manager_settings_come_from_the_environment_and_are_checked(tmp_path: Pa
     assert ManagerSettings().cpu_threads == 0  # made in code: torch's thread count is left alone
     with pytest.raises(ConfigError, match="PLAYGROUND_GPU_SLOTS must be an integer"):
         ManagerSettings.from_env({**env, "PLAYGROUND_GPU_SLOTS": "two"})
-    with pytest.raises(ConfigError, match=r"PLAYGROUND_MAX_JOBS_PER_OWNER\) must be in \[1, 64\]"):
+    with pytest.raises(ConfigError, match=r"PLAYGROUND_MAX_JOBS_PER_OWNER\) must be a whole number in \[1, 64\]"):
         ManagerSettings.from_env({**env, "PLAYGROUND_MAX_JOBS_PER_OWNER": "0"})
 
 

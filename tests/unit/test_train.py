@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
 import statistics
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import settings as settings_of_hypothesis
+from hypothesis import strategies as st
+from safetensors.torch import save as save_plain_safetensors
 from torch import Tensor, nn
 
 import playground.train as train
 from playground.checkpoints import (
     Checkpoint,
     CheckpointError,
+    from_bytes,
     load_checkpoint,
     pack_parts,
     save_checkpoint,
+    to_bytes,
 )
 from playground.models import ConditionalGenerator, Generator
 from playground.train import (
@@ -118,22 +125,22 @@ def test_building_models_leaves_the_global_rng_alone() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"model": "vae"}, r"model must be one of 'dcgan', 'cgan'"),
+        ({"model": "vae"}, r"model must be one of dcgan, cgan"),
         ({"epochs": 0}, r"epochs must be a number in \(0, 100\]"),
         ({"epochs": 101}, r"epochs must be a number in \(0, 100\]"),
         ({"epochs": float("nan")}, "epochs"),
-        ({"batch_size": 4}, r"batch_size must be an integer in \[8, 1024\], got 4"),
-        ({"batch_size": 64.0}, "batch_size must be an integer"),
-        ({"batch_size": True}, "batch_size must be an integer"),
+        ({"batch_size": 4}, r"batch_size must be a whole number in \[8, 1024\], got 4"),
+        ({"batch_size": 64.0}, "batch_size must be a whole number"),
+        ({"batch_size": True}, "batch_size must be a whole number"),
         ({"lr_g": 0.0}, r"lr_g must be a number in \(0, 0\.1\]"),
         ({"lr_d": 0.5}, r"lr_d must be a number in \(0, 0\.1\]"),
         ({"beta1": 1.0}, r"beta1 must be a number in \[0, 1\)"),
         ({"beta2": -0.1}, r"beta2 must be a number in \[0, 1\)"),
-        ({"z_dim": 0}, r"z_dim must be an integer in \[1, 256\]"),
-        ({"g_loss": "wasserstein"}, "g_loss must be one of 'nonsaturating', 'minimax'"),
-        ({"k_d": 11}, r"k_d must be an integer in \[1, 10\]"),
-        ({"seed": -1}, r"seed must be an integer in \[0, 2147483647\]"),
-        ({"device": "tpu"}, "device must be one of 'auto', 'cpu', 'cuda'"),
+        ({"z_dim": 0}, r"z_dim must be a whole number in \[1, 256\]"),
+        ({"g_loss": "wasserstein"}, "g_loss must be one of nonsaturating, minimax"),
+        ({"k_d": 11}, r"k_d must be a whole number in \[1, 10\]"),
+        ({"seed": -1}, r"seed must be a whole number in \[0, 2147483647\]"),
+        ({"device": "tpu"}, "device must be one of auto, cpu, cuda"),
         ({"epochs": "5"}, "epochs must be a number"),
     ],
 )
@@ -530,7 +537,10 @@ def test_wrong_kind_is_refused(tmp_path: Path) -> None:
         (lambda c: c.metadata.__setitem__("dataset_size", 60000), "trained on 60000 images"),
         (lambda c: c.tensors["source.permutation"].fill_(0), "not a permutation"),
         (lambda c: c.metadata["source"].__setitem__("position", 10**6), "batch position"),
-        (lambda c: c.metadata.__setitem__("step", -1), "step counters"),
+        (lambda c: c.metadata.__setitem__("step", -1), "'step' must be a whole number"),
+        (lambda c: c.metadata.__setitem__("d_steps", -1), "step counters"),
+        (lambda c: c.metadata.__setitem__("settings", [["z_dim", 64]]), "'settings' must be"),
+        (lambda c: c.metadata["g_opt"]["param_groups"][0].__setitem__("eps", "boom"), "'eps'"),
     ],
 )
 def test_bad_training_checkpoints_are_refused(tmp_path: Path, change, message: str) -> None:
@@ -671,7 +681,115 @@ def test_cli_reports_bad_settings_without_a_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert train.main(["dcgan", "--batch-size", "2", "--out", str(tmp_path / "x")]) == 2
-    assert "batch_size must be an integer in [8, 1024], got 2" in capsys.readouterr().err
+    assert "batch_size must be a whole number in [8, 1024], got 2" in capsys.readouterr().err
+
+
+SETTING_VALUES = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8)
+CRAFTED_SETTINGS = st.dictionaries(
+    st.sampled_from([f.name for f in fields(TrainSettings)]) | st.text(max_size=6),
+    SETTING_VALUES | st.lists(SETTING_VALUES, max_size=3),
+    max_size=4,
+)
+
+
+@settings_of_hypothesis(max_examples=100, deadline=None)
+@given(CRAFTED_SETTINGS, st.sampled_from(["generator", "gan", "vae", ""]))
+def test_an_upload_with_any_settings_gives_a_generator_or_a_checkpoint_error(
+    changes: dict, kind: str
+) -> None:
+    images, labels = random_digits(32)
+    upload = Trainer(settings(), images, labels).generator_checkpoint()
+    checkpoint = from_bytes(upload)
+    meta = {**checkpoint.metadata, "kind": kind}
+    meta["settings"] = {**meta["settings"], **changes}
+    with contextlib.suppress(CheckpointError):
+        load_generator(to_bytes(Checkpoint(checkpoint.tensors, meta)))
+
+
+QUICK_CLI = ["dcgan", "--batch-size", "16", "--seed", "4", "--device", "cpu"]
+
+
+def unscored_run(out: Path, epochs: str) -> None:
+    """A run of `epochs` saved at `out` without evaluation (so its file holds no metrics)."""
+    argv = [*QUICK_CLI, "--epochs", epochs, "--eval-every-epochs", "0", "--out", str(out)]
+    assert train.main(argv) == 0
+
+
+def test_cli_resume_with_nothing_left_to_train_says_so_in_one_line(
+    tmp_path: Path, offline_cli: SimpleNamespace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "dcgan.safetensors"
+    unscored_run(out, "2")
+    capsys.readouterr()
+    again = tmp_path / "again.safetensors"
+    for epochs in ("2", "1"):
+        argv = [*QUICK_CLI, "--epochs", epochs, "--resume-from", str(out), "--out", str(again)]
+        assert train.main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: nothing left to train: dcgan.safetensors is already at")
+        assert "epoch 2 (iteration 8)" in err and "ask for more epochs" in err
+        assert err.count("\n") == 1
+    assert not again.exists()
+
+
+def test_cli_resumes_a_run_saved_without_metrics_and_keeps_its_first_scored_epoch(
+    tmp_path: Path, offline_cli: SimpleNamespace
+) -> None:
+    out = tmp_path / "dcgan.safetensors"
+    unscored_run(out, "1")
+    assert load_checkpoint(out).metadata["metrics"] == {}  # nothing to beat
+    offline_cli.evaluator.fids = [40.0]
+    argv = [*QUICK_CLI, "--epochs", "2", "--eval-samples", "40", "--resume-from", str(out)]
+    assert train.main([*argv, "--out", str(out)]) == 0
+    assert load_checkpoint(out).metadata["metrics"]["fid"] == 40.0
+
+
+def crafted(path: Path, change) -> Path:
+    """`path` with its metadata edited by hand: `change` edits it in place, or returns the raw
+    text to store instead (written as is, without the checks of save_checkpoint)."""
+    checkpoint = load_checkpoint(path)
+    meta = {"format": 1, **checkpoint.metadata}
+    text = change(meta)
+    out = path.with_name("crafted.safetensors")
+    header = {"playground": text if isinstance(text, str) else json.dumps(meta)}
+    out.write_bytes(save_plain_safetensors(checkpoint.tensors, metadata=header))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda m: "[1, 2]", "is a JSON list, not an object"),
+        (lambda m: "[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        (lambda m: m["g_opt"]["param_groups"][0].update(eps="boom"), "'eps' must be a finite"),
+        (lambda m: m["d_opt"]["param_groups"][0].update(weight_decay=math.nan), "'weight_decay'"),
+        (lambda m: m["g_opt"]["param_groups"][0].update(maximize=True), "'maximize' must be"),
+        (lambda m: m.update(metrics=[1.0]), "'metrics' must be"),
+        (lambda m: m.update(metrics={"fid": "low"}), "'metrics' must be"),
+        (lambda m: m.update(step="4"), "'step' must be"),
+    ],
+    ids=["list", "deep", "eps", "weight_decay", "maximize", "metrics", "fid", "step"],
+)
+def test_cli_refuses_a_crafted_resume_file_in_one_line(
+    tmp_path: Path,
+    offline_cli: SimpleNamespace,
+    capsys: pytest.CaptureFixture[str],
+    change,
+    message: str,
+) -> None:
+    out = tmp_path / "dcgan.safetensors"
+    unscored_run(out, "1")
+    capsys.readouterr()
+    argv = [*QUICK_CLI, "--epochs", "2", "--eval-every-epochs", "0"]
+    argv += [
+        "--resume-from",
+        str(crafted(out, change)),
+        "--out",
+        str(tmp_path / "next.safetensors"),
+    ]
+    assert train.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and message in err
 
 
 def test_retune_changes_learning_rates_in_place_and_keeps_adam_moments() -> None:

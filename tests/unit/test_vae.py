@@ -162,8 +162,8 @@ def test_weights_follow_the_seed_and_leave_the_global_rng_alone() -> None:
     ("change", "message"),
     [
         ({"lr": 0.0}, r"lr must be a number in \(0, 0.1\]"),
-        ({"hidden": 2}, r"hidden must be an integer in \[8, 2048\]"),
-        ({"model": "dcgan"}, "model must be one of 'vae'"),
+        ({"hidden": 2}, r"hidden must be a whole number in \[8, 2048\]"),
+        ({"model": "dcgan"}, "model must be one of vae"),
         ({"epochs": float("nan")}, "epochs must be a number"),
     ],
 )
@@ -337,4 +337,4 @@ def test_cli_refuses_options_of_the_other_kind_of_model(
     assert train.main(["vae", "--resume-from", out, "--out", out]) == 2
     assert "--resume-from continues GAN runs only" in capsys.readouterr().err
     assert train.main(["vae", "--hidden", "4", "--out", out]) == 2
-    assert "hidden must be an integer in [8, 2048]" in capsys.readouterr().err
+    assert "hidden must be a whole number in [8, 2048]" in capsys.readouterr().err
