@@ -8,7 +8,7 @@ from playground.ui.layout import page_header
 
 page_header(
     "A 1-D Gaussian GAN, one update at a time",
-    "The real data are numbers drawn from a Gaussian (N(4, 1.25²) by default). The generator G turns noise z "
+    "The real data are numbers drawn from a Gaussian (by default N(4, 1.25²): mean 4, std 1.25). The generator G turns noise z "
     "into one number; the discriminator D outputs the probability that a number is real. "
     "**D step** trains D on one mini-batch of real and fake numbers; **G step** moves G so that "
     "D rates its fakes as more real. Everything here can be drawn exactly, so watch D(x) chase "

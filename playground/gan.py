@@ -94,6 +94,22 @@ class Snapshot:
     d_steps: int
     g_steps: int
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the snapshot's tensors (what a kept history entry costs in memory)."""
+        parts = (self.generator, self.discriminator, self.g_opt, self.d_opt, self.source)
+        return sum(_tensor_bytes(part) for part in parts)
+
+
+def _tensor_bytes(state: Any) -> int:
+    if isinstance(state, Tensor):
+        return state.numel() * state.element_size()
+    if isinstance(state, dict):
+        return sum(_tensor_bytes(value) for value in state.values())
+    if isinstance(state, list | tuple):
+        return sum(_tensor_bytes(value) for value in state)
+    return 0
+
 
 def _cloned(state: Any) -> Any:
     """A deep copy of a (nested) state dict whose tensors share no storage with the original."""

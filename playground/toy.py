@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
+from functools import partial
 from statistics import NormalDist
 from typing import Any, ClassVar
 
@@ -36,6 +37,7 @@ from playground.losses import (
     kl_divergence,
     optimal_discriminator,
 )
+from playground.settings import check_fields, field_problems, join_problems, shown
 
 NOISE_KINDS = ("uniform", "gaussian")
 OPTIMIZERS = ("adam", "sgd")
@@ -95,7 +97,7 @@ class ToySettings:
     d_hidden: int = 32  # width of D's two hidden layers
     optimizer: str = "adam"
     # D learns 8x faster than G (two time-scale updates): G then follows a nearly optimal D and
-    # the default run settles on N(4, 1.25) instead of circling it.
+    # the default run settles on N(4, 1.25²) instead of circling it.
     lr_d: float = 2e-3
     lr_g: float = 2.5e-4
     momentum: float = 0.0  # SGD only
@@ -107,7 +109,7 @@ class ToySettings:
     seed: int = 0
 
     def validate(self) -> ToySettings:
-        """Return self, or raise ToySettingsError naming the first bad field and its allowed range."""
+        """Return self, or raise ToySettingsError naming every bad field and its allowed range."""
         check_fields(self, SETTING_RANGES, SETTING_CHOICES, ToySettingsError)
         return self
 
@@ -121,46 +123,39 @@ class ToySettings:
         }
 
     @classmethod
-    def from_params(cls, params: Mapping[str, str]) -> ToySettings:
-        """Settings from URL query parameters (missing fields take their defaults), validated."""
+    def from_params(cls, params: Mapping[str, str | Sequence[str]]) -> ToySettings:
+        """Settings from URL query parameters (missing fields take their defaults), validated.
+
+        A parameter may come with all the values the link gave it: one is used, two or more are
+        refused (a link must not depend on which copy wins). Every problem is named at once.
+        """
         types = {f.name: type(getattr(cls(), f.name)) for f in fields(cls)}
-        unknown = sorted(set(params) - set(types))
-        if unknown:
-            raise ToySettingsError(
-                f"unknown setting {unknown[0]!r} in the link; known: {', '.join(types)}"
-            )
-        values = {name: _parse(name, text, types[name]) for name, text in params.items()}
-        return cls(**values).validate()
+        problems = [
+            f"unknown setting {shown(name)} (known: {', '.join(types)})"
+            for name in params
+            if name not in types
+        ]
+        values: dict[str, object] = {}
+        for name, given in params.items():
+            if name not in types:
+                continue
+            texts = [given] if isinstance(given, str) else list(given)
+            if len(texts) != 1:
+                problems.append(f"{name} is given {len(texts)} times; give it once")
+                continue
+            try:
+                values[name] = _parse(name, texts[0], types[name])
+            except ToySettingsError as exc:
+                problems.append(str(exc))
+        settings = cls(**values)
+        problems += field_problems(settings, SETTING_RANGES, SETTING_CHOICES)
+        if problems:
+            raise ToySettingsError(join_problems(problems))
+        return settings
 
     def rebuild_fields(self, other: ToySettings) -> tuple[str, ...]:
         """The settings that differ from `other` and need new networks (empty: change in place)."""
         return tuple(name for name in REBUILD_FIELDS if getattr(self, name) != getattr(other, name))
-
-
-def check_fields(
-    settings: object,
-    ranges: Mapping[str, tuple[float, float]],
-    choices: Mapping[str, tuple[str, ...]],
-    error: type[ValueError],
-) -> None:
-    """Raise `error` naming the first field of `settings` outside its inclusive range (whole
-    numbers where the bounds are ints) or not among its choices."""
-    for name, (low, high) in ranges.items():
-        value = getattr(settings, name)
-        whole = isinstance(low, int)
-        kind_ok = isinstance(value, int) if whole else isinstance(value, int | float)
-        if (
-            isinstance(value, bool)
-            or not kind_ok
-            or not (math.isfinite(value) and low <= value <= high)
-        ):
-            what = f"a whole number in [{low}, {high}]" if whole else f"in [{low:g}, {high:g}]"
-            raise error(f"{name} must be {what}, got {value!r}")
-    for name, allowed in choices.items():
-        if getattr(settings, name) not in allowed:
-            raise error(
-                f"{name} must be one of {', '.join(allowed)}, got {getattr(settings, name)!r}"
-            )
 
 
 def _format(value: object) -> str:
@@ -170,9 +165,9 @@ def _format(value: object) -> str:
 def _parse(name: str, text: str, kind: type) -> object:
     try:
         return kind(text)
-    except ValueError:
+    except ValueError:  # also a number too long to convert (Python refuses > 4,300 digits)
         expected = {int: "a whole number", float: "a number"}.get(kind, "text")
-        raise ToySettingsError(f"{name} must be {expected}, got {text!r}") from None
+        raise ToySettingsError(f"{name} must be {expected}, got {shown(text)}") from None
 
 
 # -- data and networks --------------------------------------------------------------------------
@@ -431,14 +426,80 @@ class Press:
 @dataclass(frozen=True)
 class HistoryLimits:
     """How much history a ToyGAN keeps: every snapshot of the last `recent` steps, at most
-    `older` snapshots before them, and at most `entries` entries (thinned by halving).
+    `older` snapshots before them, at most `entries` entries (thinned by halving), and never more
+    than `snapshot_bytes` of snapshots.
 
-    A snapshot of the default networks is ~45 kB, so a session holds at most ~18 MB of them.
+    A snapshot of the default networks is ~45 kB (400 of them: ~18 MB); one of the widest
+    networks with Adam is ~0.9 MB, so there the byte budget keeps fewer, not more memory.
     """
 
     recent: int = 300
     older: int = 100
     entries: int = 5000
+    snapshot_bytes: int = 24 * 2**20
+
+    def for_snapshot(self, nbytes: int) -> HistoryLimits:
+        """These limits with `recent` and `older` cut so that their snapshots fit the byte budget
+        (three quarters recent, a quarter older; at least a few of each)."""
+        fit = max(8, self.snapshot_bytes // max(nbytes, 1))
+        recent = min(self.recent, max(4, fit * 3 // 4))
+        older = min(self.older, max(4, fit - recent))
+        return replace(self, recent=recent, older=older)
+
+
+# -- the cost of a press ------------------------------------------------------------------------
+
+UPDATE_SECONDS = 1.5e-3
+"""The fixed cost of one update (Python, autograd, the optimizer step) on the 2-core reference
+machine; measured with tiny networks, where the maths is negligible."""
+
+ENTRY_SECONDS = 4.5e-3
+"""The fixed cost of one history entry: the read-out (KDE, D*, KL/JS, arrows) and the snapshot."""
+
+SECONDS_PER_MULTIPLY_ADD = 2.3e-11
+"""One multiply-add of the networks' maths, fitted to batch 1024 with 128-wide networks."""
+
+RUN_LIMIT = 2000
+"""The most iterations one "Run N steps" press may ask for, whatever the settings."""
+
+
+def network_weights(settings: ToySettings) -> int:
+    """Multiply-adds of one sample through G and D (their weight counts)."""
+    g, d = settings.g_hidden, settings.d_hidden
+    return settings.noise_dim * g + g * g + g + d + d * d + d
+
+
+def iteration_seconds(settings: ToySettings) -> float:
+    """Estimated time of one "k D + 1 G" iteration with its history entry on the reference
+    machine: k_d + 1 updates, each a forward and backward pass (~3x the forward) over a batch of
+    real and fake samples, plus the read-out on the evaluation samples, the grid and the map.
+
+    The constants come from timing ToyGAN.run at the default, the smallest and the largest
+    settings (bench/bench_stepper.py --costs prints the estimate beside the measurement).
+    """
+    weights = network_weights(settings)
+    update = UPDATE_SECONDS + 2 * 3 * settings.batch_size * weights * SECONDS_PER_MULTIPLY_ADD
+    readout = ENTRY_SECONDS + (ToyGAN.EVAL_SAMPLES + 400) * weights * SECONDS_PER_MULTIPLY_ADD
+    return (settings.k_d + 1) * update + readout
+
+
+def run_limit(settings: ToySettings) -> int:
+    """The most iterations one Run press may do with `settings` (at least one).
+
+    One press may take what RUN_LIMIT iterations of the default experiment take (~16 s on the
+    2-core reference machine): bigger networks, batches or k get proportionally fewer
+    iterations, so no press takes minutes of a shared server's CPU.
+    """
+    budget = RUN_LIMIT * iteration_seconds(ToySettings())
+    return max(1, min(RUN_LIMIT, int(budget / iteration_seconds(settings))))
+
+
+class RunTooLong(ToySettingsError):
+    """A Run press asked for more work than one press may do (the message says the limit)."""
+
+
+ProgressCallback = Callable[[int, int], bool | None]
+"""on_progress(done, total) between iterations of a run; returning False stops the run."""
 
 
 class ToyGAN:
@@ -478,6 +539,11 @@ class ToyGAN:
             self._perfect = {up: perfect_map(settings, z, up) for up in (True, False)}
         self._version = 0
         self._readout: tuple[tuple[int, int, int], Readout] | None = None
+        # Two script threads of one browser session can reach this object at once (a press
+        # while a Run is still going): every method that reads or drives the networks holds
+        # this lock, so one thread at a time touches them (torch's in-place optimizer updates
+        # under a concurrent backward pass corrupt autograd and can crash the process).
+        self._lock = threading.RLock()
         with single_threaded():
             start = Entry(0, "start", None, self.readout().measures, self.stepper.snapshot())
         self.entries: list[Entry] = [start]
@@ -519,19 +585,94 @@ class ToyGAN:
         k = self.settings.k_d if k_d is None else k_d
         return self._press("dg", 1, lambda: self.stepper.step(k))
 
-    def run(self, iterations: int, k_d: int | None = None) -> StepRecord:
-        """`iterations` times step(k_d); each iteration is one history entry."""
-        if iterations < 1:
-            raise ValueError(f"iterations must be at least 1, got {iterations}")
+    def run(
+        self,
+        iterations: int,
+        k_d: int | None = None,
+        on_progress: ProgressCallback | None = None,
+        resume_from_step: int | None = None,
+        keep_going: Callable[[], bool] | None = None,
+    ) -> StepRecord | None:
+        """`iterations` times step(k_d), each iteration one history entry, as one press.
+
+        Refused (RunTooLong) beyond `run_limit`. The lock is held one iteration at a time, so a
+        press from another thread waits at most one iteration. `on_progress(done, total)` is
+        called after each iteration, without the lock; returning False stops the run.
+        `keep_going()` is asked under the lock before each iteration: once another thread has
+        made it False, `run_count` read by that thread is final.
+
+        `resume_from_step` continues the run press that started at that history step, if it is
+        still the last press, up to `iterations` in all: a run carried on by another thread
+        (a rerun of the page) never does more than asked, even while the first thread is
+        finishing its last iteration. Returns the last update's record (None if none ran).
+        """
         k = self.settings.k_d if k_d is None else k_d
-        return self._press("run", iterations, lambda: self.stepper.step(k))
+        self._check_run(iterations, k)
+        update = partial(self.stepper.step, k)
+        with self._lock:
+            last = self.last_press
+            resumed = (
+                last is not None and last.label == "run" and last.before.step == resume_from_step
+            )
+            before = last.before if resumed and last is not None else self.current
+        record: StepRecord | None = None
+        while True:
+            with self._lock, single_threaded():
+                done = self._run_progress(before)
+                if done is None or done >= iterations or (keep_going and not keep_going()):
+                    break
+                record = self._updates("run", 1, update, before, done)
+            if on_progress is not None and on_progress(done + 1, iterations) is False:
+                break
+        return record
+
+    def _check_run(self, iterations: int, k: int) -> None:
+        if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
+            raise ToySettingsError(
+                f"N must be a whole number of at least 1, got {shown(iterations)}"
+            )
+        limit = run_limit(replace(self.settings, k_d=k))
+        if iterations > limit:
+            raise RunTooLong(
+                f"Run {iterations} steps is more work than one press may do with these settings "
+                f"(k = {k}, batch {self.settings.batch_size}, widths {self.settings.g_hidden}/"
+                f"{self.settings.d_hidden}): at most {limit} steps"
+            )
+
+    def run_count(self, start_step: int) -> int:
+        """Iterations done so far by the run press that started at history step `start_step`
+        (0 if the last press is not that run)."""
+        with self._lock:
+            last = self.last_press
+            if last is not None and last.label == "run" and last.before.step == start_step:
+                return last.count
+            return 0
+
+    def _run_progress(self, before: Entry) -> int | None:
+        """Iterations done so far by the run press that started at `before` (by any thread),
+        or None when another press has replaced it since."""
+        last = self.last_press
+        if last is not None and last.label == "run" and last.before is before:
+            return last.count
+        return 0 if self.current is before else None
 
     def _press(self, label: str, count: int, update: Callable[[], StepRecord]) -> StepRecord:
-        with single_threaded():
+        with self._lock, single_threaded():
             return self._updates(label, count, update)
 
-    def _updates(self, label: str, count: int, update: Callable[[], StepRecord]) -> StepRecord:
-        before = self.current
+    def _updates(
+        self,
+        label: str,
+        count: int,
+        update: Callable[[], StepRecord],
+        before: Entry | None = None,
+        done: int = 0,
+    ) -> StepRecord:
+        """`count` updates, one history entry each. A run continues the press that started at
+        `before` after `done` iterations (so "last press" spans the whole run)."""
+        last = self.last_press
+        if before is None or (done and (last is None or last.before is not before)):
+            before, done = self.current, 0  # another press came in between: a new press
         # A press after a rewind replaces the future that was rewound past.
         del self.entries[self.cursor + 1 :]
         for _ in range(count):
@@ -548,12 +689,16 @@ class ToyGAN:
             self.entries.append(entry)
             self._thin()
         self.cursor = len(self.entries) - 1
-        self.last_press = Press(label, before, self.current, count)
+        self.last_press = Press(label, before, self.current, done + count)
         return record
 
     def _thin(self) -> None:
-        """Keep the history bounded: recent snapshots all, older ones halved, entries halved."""
-        limits = self.limits
+        """Keep the history bounded: recent snapshots all, older ones halved, entries halved.
+
+        The snapshot counts come from the newest snapshot's size (it grows once the optimizer
+        holds its moments), so the byte budget holds at any network width."""
+        newest = self.entries[-1].snapshot
+        limits = self.limits.for_snapshot(newest.nbytes) if newest else self.limits
         older = self.entries[: max(0, len(self.entries) - limits.recent)]
         with_snapshot = [i for i, e in enumerate(older) if e.snapshot is not None and i > 0]
         if len(with_snapshot) > limits.older:
@@ -567,28 +712,34 @@ class ToyGAN:
 
     def snapshot(self) -> Snapshot:
         """Networks, optimizer states, batch RNG and counters, deep-copied."""
-        return self.stepper.snapshot()
+        with self._lock:
+            return self.stepper.snapshot()
 
     def restore(self, snapshot: Snapshot) -> None:
         """Put the networks, optimizers, RNG and counters back at `snapshot`; the current
         hyper-parameters (learning rates, betas, loss) stay those of the settings."""
-        self.stepper.restore(snapshot)
-        self._apply_hyperparameters()
-        self._changed()
+        with self._lock:
+            self.stepper.restore(snapshot)
+            self._apply_hyperparameters()
+            self._changed()
 
     def rewind_steps(self) -> list[int]:
         """The steps that can be restored (the future after a rewind included, until a press)."""
-        return [e.step for e in self.entries if e.snapshot is not None]
+        with self._lock:
+            return [e.step for e in self.entries if e.snapshot is not None]
 
     def rewind(self, step: int) -> None:
         """Go back (or forward again) to history step `step`; the next press drops later steps."""
-        for position, entry in enumerate(self.entries):
-            if entry.step == step and entry.snapshot is not None:
-                self.restore(entry.snapshot)
-                self.cursor = position
-                self.last_press = None
-                return
-        raise ValueError(f"step {step} cannot be restored; restorable: {self.rewind_steps()[-5:]}")
+        with self._lock:
+            for position, entry in enumerate(self.entries):
+                if entry.step == step and entry.snapshot is not None:
+                    self.restore(entry.snapshot)
+                    self.cursor = position
+                    self.last_press = None
+                    return
+            raise ValueError(
+                f"step {step} cannot be restored; restorable: {self.rewind_steps()[-5:]}"
+            )
 
     # -- settings ---------------------------------------------------------------------------
 
@@ -597,16 +748,17 @@ class ToyGAN:
 
         Raises ToySettingsError if `settings` changes a field that needs new networks.
         """
-        settings.validate()
-        rebuild = self.settings.rebuild_fields(settings)
-        if rebuild:
-            raise ToySettingsError(
-                f"changing {', '.join(rebuild)} needs new networks: reset to apply it"
-            )
-        self.settings = settings
-        self.source.settings = settings
-        self._apply_hyperparameters()
-        self._changed()
+        with self._lock:
+            settings.validate()
+            rebuild = self.settings.rebuild_fields(settings)
+            if rebuild:
+                raise ToySettingsError(
+                    f"changing {', '.join(rebuild)} needs new networks: reset to apply it"
+                )
+            self.settings = settings
+            self.source.settings = settings
+            self._apply_hyperparameters()
+            self._changed()
 
     def _apply_hyperparameters(self) -> None:
         s = self.settings
@@ -635,14 +787,15 @@ class ToyGAN:
 
     def readout(self) -> Readout:
         """The current state on the grid (cached until the next change)."""
-        # The counters are part of the key, so driving `self.stepper` directly is also seen.
-        key = (self._version, self.d_steps, self.g_steps)
-        if self._readout is not None and self._readout[0] == key:
-            return self._readout[1]
-        with single_threaded():
-            readout = self._compute_readout()
-        self._readout = (key, readout)
-        return readout
+        with self._lock:
+            # The counters are part of the key, so driving `self.stepper` directly is seen too.
+            key = (self._version, self.d_steps, self.g_steps)
+            if self._readout is not None and self._readout[0] == key:
+                return self._readout[1]
+            with single_threaded():
+                readout = self._compute_readout()
+            self._readout = (key, readout)
+            return readout
 
     def _compute_readout(self) -> Readout:
         with torch.no_grad():
@@ -688,7 +841,8 @@ class ToyGAN:
 
     def curves(self) -> Curves:
         """Losses, D outputs and KL/JS of every kept step up to the current one."""
-        entries = self.entries[: self.cursor + 1]
+        with self._lock:
+            entries = self.entries[: self.cursor + 1]
         nan = float("nan")
 
         def column(read: Callable[[Entry], float | None]) -> np.ndarray:
@@ -707,27 +861,34 @@ class ToyGAN:
 
     def last_losses(self) -> dict[str, float | None]:
         """The latest D loss, G loss, D(real) and D(fake) at or before the current step."""
-        shown: dict[str, float | None] = dict.fromkeys(("d_loss", "g_loss", "d_real", "d_fake"))
-        for entry in reversed(self.entries[: self.cursor + 1]):
-            if entry.record is None or all(v is not None for v in shown.values()):
+        with self._lock:
+            entries = self.entries[: self.cursor + 1]
+        latest: dict[str, float | None] = dict.fromkeys(("d_loss", "g_loss", "d_real", "d_fake"))
+        for entry in reversed(entries):
+            if entry.record is None or all(v is not None for v in latest.values()):
                 break
             for name, value in entry.record.losses().items():
-                if name in shown and shown[name] is None:
-                    shown[name] = value
-        return shown
+                if name in latest and latest[name] is None:
+                    latest[name] = value
+        return latest
 
     def diverged(self) -> bool:
         """True when the last update produced a NaN or infinite number."""
-        record = self.current.record
-        return record is not None and not (
-            record.is_finite() and math.isfinite(self.current.measures.fake_mean)
-        )
+        with self._lock:
+            record = self.current.record
+            return record is not None and not (
+                record.is_finite() and math.isfinite(self.current.measures.fake_mean)
+            )
 
     def explain(self) -> str:
         """One line saying what the last press did, built from its numbers."""
-        if self.last_press is None:
-            return f"At step {self.current.step}: {self.d_steps} D and {self.g_steps} G updates so far."
-        return explain_press(self.last_press, self.settings)
+        with self._lock:
+            if self.last_press is None:
+                return (
+                    f"At step {self.current.step}: {self.d_steps} D and {self.g_steps} G updates "
+                    "so far."
+                )
+            return explain_press(self.last_press, self.settings)
 
 
 # -- explanations (pure) ------------------------------------------------------------------------
@@ -801,14 +962,17 @@ __all__ = [
     "NOISE_KINDS",
     "OPTIMIZERS",
     "REBUILD_FIELDS",
+    "RUN_LIMIT",
     "SETTING_CHOICES",
     "SETTING_RANGES",
     "Curves",
     "Entry",
     "HistoryLimits",
     "Measures",
+    "ProgressCallback",
     "Press",
     "Readout",
+    "RunTooLong",
     "ToyGAN",
     "ToySettings",
     "ToySettingsError",
@@ -816,11 +980,13 @@ __all__ = [
     "divergences",
     "explain_press",
     "fake_gradients",
+    "iteration_seconds",
     "kde",
     "make_discriminator",
     "make_generator",
     "make_grid",
     "perfect_map",
+    "run_limit",
     "sample_noise",
     "silverman_bandwidth",
     "single_threaded",

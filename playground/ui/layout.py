@@ -25,6 +25,18 @@ def errors_shown(
         st.error(str(exc), icon=":material/error:")
 
 
+def decimal(value: float | None, places: int = 4, signed: bool = False) -> str:
+    """`value` with `places` decimals as a person writes it: "—" when unknown, and never
+    "-0.0000" (a loss or a divergence that rounds to zero is shown as 0); `signed` puts a "+"
+    before a number that is not negative (a difference)."""
+    if value is None:
+        return "—"
+    text = f"{value:.{places}f}"
+    if text.startswith("-") and float(text) == 0:
+        text = text[1:]
+    return f"+{text}" if signed and not text.startswith("-") else text
+
+
 def page_header(title: str, lesson: str) -> None:
     """Title and the one-paragraph lesson that opens each page."""
     st.title(title)

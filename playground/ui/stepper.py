@@ -8,13 +8,24 @@ widgets it updates (form fields, rewind slider) are not drawn yet, so they can b
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, fields, replace
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, NoReturn
 
 import streamlit as st
 
-from playground.toy import SETTING_CHOICES, SETTING_RANGES, ToyGAN, ToySettings, ToySettingsError
+from playground.settings import shown
+from playground.toy import (
+    SETTING_CHOICES,
+    SETTING_RANGES,
+    ToyGAN,
+    ToySettings,
+    ToySettingsError,
+    run_limit,
+)
+from playground.ui.layout import decimal, errors_shown
 from playground.ui.state import SessionValue
 
 GAN: SessionValue[ToyGAN | None] = SessionValue("stepper.gan", lambda: None)
@@ -23,20 +34,20 @@ LOCKED: SessionValue[frozenset[str]] = SessionValue("stepper.locked", frozenset)
 NOTICE: SessionValue[str] = SessionValue("stepper.notice", str)
 PROBLEM: SessionValue[str] = SessionValue("stepper.problem", str)
 RUN_N: SessionValue[int] = SessionValue("stepper.run_n", lambda: 200)
+RUNNING: SessionValue[RunRequest | None] = SessionValue("stepper.running", lambda: None)
 REWIND: SessionValue[int] = SessionValue("stepper.rewind", lambda: 0)
 FORM: dict[str, SessionValue[Any]] = {
     f.name: SessionValue(f"stepper.form.{f.name}", lambda: None) for f in fields(ToySettings)
 }
 
-D_STEP, G_STEP, DG_STEP, RUN, RESET, APPLY = (
-    f"stepper.{name}" for name in ("d_step", "g_step", "dg_step", "run", "reset", "apply")
+D_STEP, G_STEP, DG_STEP, RUN, STOP, RESET, APPLY = (
+    f"stepper.{name}" for name in ("d_step", "g_step", "dg_step", "run", "stop", "reset", "apply")
 )
 """Keys of the buttons (tests press them by key)."""
 
 LOCK_PARAM = "lock"
 PAGE = "../pages/gaussian_gan.py"
 """The stepper page, as Home.py registers it (relative to the entry script)."""
-RUN_LIMIT = 2000
 
 LABELS = {
     "real_mean": "real mean",
@@ -87,7 +98,8 @@ def parse_lock(text: str) -> frozenset[str]:
     unknown = sorted(names - set(LABELS))
     if unknown:
         raise ToySettingsError(
-            f"lock= names unknown settings {', '.join(unknown)}; known: all, {', '.join(LABELS)}"
+            f"lock= names unknown settings {', '.join(map(shown, unknown[:5]))}; "
+            f"known: all, {', '.join(LABELS)}"
         )
     return frozenset(names)
 
@@ -100,13 +112,19 @@ def link_params(settings: ToySettings, locked: frozenset[str]) -> dict[str, str]
     return params
 
 
-def settings_from_link(params: Mapping[str, str]) -> tuple[ToySettings, frozenset[str], list[str]]:
-    """Settings and locks from a link, falling back to the defaults with a message per problem."""
+def settings_from_link(
+    params: Mapping[str, Sequence[str]],
+) -> tuple[ToySettings, frozenset[str], list[str]]:
+    """Settings and locks from a link (every value of each parameter), falling back to the
+    defaults with one message per problem."""
     params = dict(params)
     problems: list[str] = []
     locked: frozenset[str] = frozenset()
+    lock_values = list(params.pop(LOCK_PARAM, []))
     try:
-        locked = parse_lock(params.pop(LOCK_PARAM, ""))
+        if len(lock_values) > 1:
+            raise ToySettingsError(f"{LOCK_PARAM} is given {len(lock_values)} times; give it once")
+        locked = parse_lock(lock_values[0] if lock_values else "")
     except ToySettingsError as exc:
         problems.append(f"{exc}; nothing is locked.")
     try:
@@ -119,11 +137,16 @@ def settings_from_link(params: Mapping[str, str]) -> tuple[ToySettings, frozense
     return settings, locked, problems
 
 
+def link_values() -> dict[str, list[str]]:
+    """This page's query parameters with every value each was given (a repeat is visible)."""
+    return {name: st.query_params.get_all(name) for name in st.query_params}
+
+
 def current_gan() -> ToyGAN:
     """This session's ToyGAN; the first time, built from the link's settings (or the defaults)."""
     gan = GAN.get()
     if gan is None:
-        settings, locked, problems = settings_from_link(st.query_params.to_dict())
+        settings, locked, problems = settings_from_link(link_values())
         for problem in problems:
             st.error(problem, icon=":material/error:")
         gan = ToyGAN(settings)
@@ -142,6 +165,7 @@ def open_experiment(settings: ToySettings) -> NoReturn:
     session's experiment there."""
     GAN.set(None)
     PENDING.set(None)
+    RUNNING.set(None)
     LOCKED.set(frozenset())
     st.switch_page(PAGE, query_params=link_params(settings.validate(), frozenset()))
 
@@ -156,19 +180,30 @@ def _fill_form(settings: ToySettings, force: bool) -> None:
 # -- settings panel ---------------------------------------------------------------------------
 
 
+SETTINGS_COLUMNS = 4
+"""The settings form's columns: data, networks, optimizer and loss (they stack on a phone)."""
+
+
 def settings_panel(gan: ToyGAN) -> None:
-    """The sidebar form. Learning rates, optimizer hyper-parameters, loss, batch size and k change
-    in place; sizes, noise, optimizer kind, data and seed wait for Reset."""
+    """The settings form, folded above the buttons. Learning rates, optimizer hyper-parameters,
+    loss, batch size and k change in place; sizes, noise, optimizer kind, data and seed wait for
+    Reset."""
     locked = LOCKED.get()
-    with st.sidebar.form("stepper.settings_form"):
-        st.markdown("**Settings** (Apply to use them)")
-        for name in LABELS:
-            _setting_widget(name, disabled=name in locked)
-        st.form_submit_button("Apply", key=APPLY, on_click=_on_apply, width="stretch")
-    if locked:
-        st.sidebar.caption(f"Locked by the link: {', '.join(LABELS[n] for n in sorted(locked))}.")
+    with st.expander("Settings: data, networks, optimizer, loss and seed", icon=":material/tune:"):
+        with st.form("stepper.settings_form", border=False):
+            names = list(LABELS)
+            rows = -(-len(names) // SETTINGS_COLUMNS)
+            for column, start in zip(
+                st.columns(SETTINGS_COLUMNS), range(0, len(names), rows), strict=True
+            ):
+                with column:
+                    for name in names[start : start + rows]:
+                        _setting_widget(name, disabled=name in locked)
+            st.form_submit_button("Apply", key=APPLY, on_click=_on_apply, type="primary")
+        if locked:
+            st.caption(f"Locked by the link: {', '.join(LABELS[n] for n in sorted(locked))}.")
     if PROBLEM.get():
-        st.sidebar.error(PROBLEM.get(), icon=":material/error:")
+        st.error(PROBLEM.get(), icon=":material/error:")
     pending = PENDING.get()
     if pending is not None:
         names = ", ".join(LABELS[n] for n in gan.settings.rebuild_fields(pending))
@@ -210,40 +245,142 @@ def _on_apply() -> None:
 # -- buttons, counters, explanation, rewind ---------------------------------------------------
 
 
+@dataclass
+class RunRequest:
+    """A "Run N steps" press in progress: it survives reruns until done or stopped.
+
+    `start_step` is the history step the press started from; `driver` the script thread now
+    training it (a rerun hands the run to the new thread, and the old one stops)."""
+
+    total: int
+    start_step: int
+    done: int = 0
+    driver: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+
+PROGRESS_EVERY_S = 0.1
+"""How often a Run press redraws its progress bar."""
+
+
 def step_buttons(gan: ToyGAN) -> None:
-    """D step, G step, k D + 1 G, Run N steps (N chosen) and Reset."""
-    RUN_N.get()  # give the N field its default before it is drawn
-    d, g, dg, n, run, reset = st.columns([1, 1, 1.1, 1, 1.2, 1], vertical_alignment="bottom")
-    d.button("D step", key=D_STEP, on_click=_press, args=("d",), width="stretch", type="primary")
-    g.button("G step", key=G_STEP, on_click=_press, args=("g",), width="stretch", type="primary")
-    dg.button(f"{gan.settings.k_d} D + 1 G", key=DG_STEP, on_click=_press, args=("dg",), width="stretch",
-              help="k D steps then one G step (k from the settings)")  # fmt: skip
-    n.number_input("N", min_value=1, max_value=RUN_LIMIT, step=50, key=RUN_N.key)
-    run.button("Run N steps", key=RUN, on_click=_press, args=("run",), width="stretch",
-               help="N times (k D + 1 G)")  # fmt: skip
-    reset.button(
-        "Reset", key=RESET, on_click=_reset, width="stretch", help="new networks from the seed"
+    """D step, G step, k D + 1 G, Run N steps (N chosen) and Reset; then a Run in progress."""
+    limit = run_limit(gan.settings)
+    if not RUN_N.exists() or RUN_N.get() > limit:
+        RUN_N.set(min(RUN_N.get(), limit))  # the N field's default, or its new maximum
+    # One wrapping row: on a narrow screen the buttons flow onto a second line, never "D st…".
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+        st.button("D step", key=D_STEP, on_click=_press, args=("d",), type="primary")
+        st.button("G step", key=G_STEP, on_click=_press, args=("g",), type="primary")
+        st.button(f"{gan.settings.k_d} D + 1 G", key=DG_STEP, on_click=_press, args=("dg",),
+                  help="k D steps then one G step (k from the settings)")  # fmt: skip
+        st.number_input(
+            "N", min_value=1, max_value=limit, step=50, key=RUN_N.key, width=140,
+            help=f"at most {limit} with these settings: bigger networks, batches and k allow "
+            "fewer steps per press, so one press never takes minutes",
+        )  # fmt: skip
+        st.button("Run N steps", key=RUN, on_click=_start_run, help="N times (k D + 1 G)")
+        st.button("Reset", key=RESET, on_click=_reset, help="new networks from the seed")
+    request = RUNNING.get()
+    if request is not None:
+        _run_with_progress(gan, request)
+
+
+def _busy() -> bool:
+    """True (and say so) when a Run press is still going: other presses wait for Stop."""
+    request = RUNNING.get()
+    if request is None:
+        return False
+    NOTICE.set(
+        f"Still running: {request.done} of {request.total} steps done. That press was ignored; "
+        "press **Stop** to end the run first."
     )
+    return True
 
 
 def _press(kind: str) -> None:
     gan = GAN.get()
     assert gan is not None
+    if _busy():
+        return
     if kind == "d":
         gan.d_step()
     elif kind == "g":
         gan.g_step()
-    elif kind == "dg":
-        gan.step()
     else:
-        gan.run(RUN_N.get())
+        gan.step()
     REWIND.set(gan.current.step)
     NOTICE.set("")
+
+
+def _start_run() -> None:
+    gan = GAN.get()
+    assert gan is not None
+    if _busy():
+        return
+    RUNNING.set(RunRequest(total=RUN_N.get(), start_step=gan.current.step))
+    NOTICE.set("")
+
+
+def _stop_run() -> None:
+    gan, request = GAN.get(), RUNNING.get()
+    RUNNING.set(None)  # the thread training it stops before its next iteration
+    if gan is not None and request is not None:
+        done = gan.run_count(request.start_step)
+        NOTICE.set(f"Stopped after {done} of {request.total} steps.")
+
+
+def _run_with_progress(gan: ToyGAN, request: RunRequest) -> None:
+    """Carry on the Run press `request` with a progress bar and a Stop button.
+
+    A rerun of the page (any click) starts a new script thread: it takes the run over from
+    `request.start_step` and the old thread stops after its current iteration, so the press
+    does exactly N iterations whichever threads do them. Only Stop (or Reset) ends it early.
+    """
+    request.driver = threading.get_ident()
+    bar, stop = st.columns([5, 1], vertical_alignment="center")
+    stop.button("Stop", key=STOP, on_click=_stop_run, icon=":material/stop:", width="stretch")
+    progress = bar.progress(request.done / request.total, text=_progress_text(request))
+    drawn = time.monotonic()
+
+    def still_mine() -> bool:  # not stopped, reset, or taken over by a newer script thread
+        return RUNNING.get() is request and request.driver == threading.get_ident()
+
+    def on_progress(done: int, total: int) -> bool:
+        nonlocal drawn
+        if not still_mine():
+            return False
+        request.done = done
+        if time.monotonic() - drawn >= PROGRESS_EVERY_S:
+            drawn = time.monotonic()
+            progress.progress(done / total, text=_progress_text(request))
+        return True
+
+    with errors_shown():
+        gan.run(
+            request.total,
+            on_progress=on_progress,
+            resume_from_step=request.start_step,
+            keep_going=still_mine,
+        )
+    if still_mine():
+        RUNNING.set(None)  # done: not stopped, reset or handed over
+        REWIND.set(gan.current.step)
+
+
+def _progress_text(request: RunRequest) -> str:
+    elapsed = time.monotonic() - request.started
+    text = f"Running {request.done} of {request.total} steps"
+    if request.done >= 5 and elapsed > 0.5:
+        left = elapsed / request.done * (request.total - request.done)
+        text += f" · about {left:.0f} s left"
+    return text
 
 
 def _reset() -> None:
     gan = GAN.get()
     assert gan is not None
+    RUNNING.set(None)  # a Run in progress ends: its networks are being replaced
     settings = PENDING.get() or gan.settings
     GAN.set(ToyGAN(settings))
     PENDING.set(None)
@@ -253,26 +390,24 @@ def _reset() -> None:
     NOTICE.set(f"Reset: new networks from seed {settings.seed}.")
 
 
-def _fmt(value: float | None) -> str:
-    return "—" if value is None else f"{value:.4f}"
-
-
 def press_summary(gan: ToyGAN) -> None:
     """Counters of D and G updates, the latest losses and the explanation of the last press."""
-    shown = gan.last_losses()
-    cols = st.columns(7)
-    cols[0].metric("D updates", gan.d_steps)
-    cols[1].metric("G updates", gan.g_steps)
-    cols[2].metric("D loss", _fmt(shown["d_loss"]), help="log 4 ≈ 1.3863 when D = ½ everywhere")
-    cols[3].metric("G loss", _fmt(shown["g_loss"]))
+    latest = gan.last_losses()
     batch = "batch mean in the last update that measured it"
-    cols[4].metric("D(real)", _fmt(shown["d_real"]), help=batch)
-    cols[5].metric("D(fake)", _fmt(shown["d_fake"]), help=batch)
-    cols[6].metric(
-        "JS(p_data ‖ p_g)",
-        f"{gan.current.measures.js:.4f}",
-        help="0 when p_g = p_data, at most log 2",
-    )
+    with st.container(horizontal=True, gap="large"):  # wraps onto two lines on a narrow screen
+        st.metric("D updates", gan.d_steps, width="content")
+        st.metric("G updates", gan.g_steps, width="content")
+        st.metric("D loss", decimal(latest["d_loss"]), help="log 4 ≈ 1.3863 when D = ½ everywhere",
+                  width="content")  # fmt: skip
+        st.metric("G loss", decimal(latest["g_loss"]), width="content")
+        st.metric("D(real)", decimal(latest["d_real"]), help=batch, width="content")
+        st.metric("D(fake)", decimal(latest["d_fake"]), help=batch, width="content")
+        st.metric(
+            "JS(p_data ‖ p_g)",
+            decimal(gan.current.measures.js),
+            help="0 when p_g = p_data, at most log 2",
+            width="content",
+        )
     if NOTICE.get():
         st.success(NOTICE.get(), icon=":material/check:")
     st.info(gan.explain(), icon=":material/lightbulb:")
@@ -300,5 +435,8 @@ def rewind_control(gan: ToyGAN) -> None:
 def _on_rewind() -> None:
     gan = GAN.get()
     assert gan is not None
+    if _busy():
+        REWIND.set(gan.current.step)
+        return
     gan.rewind(REWIND.get())
     NOTICE.set(f"Rewound to step {gan.current.step}. A new press starts a new future from here.")

@@ -116,7 +116,7 @@ def test_a_bad_link_shows_an_error_not_an_exception() -> None:
     assert not at.exception
     errors = " ".join(e.value for e in at.error)
     assert "lr_d must be a number, got 'fast'" in errors
-    assert "lock= names unknown settings everything" in errors
+    assert "lock= names unknown settings 'everything'" in errors
     assert metrics(at)["D updates"] == "0"
     press(at, stepper.D_STEP)  # the default experiment still works
     assert metrics(at)["D updates"] == "1"

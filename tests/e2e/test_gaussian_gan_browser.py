@@ -38,10 +38,11 @@ def test_a_shared_link_restores_its_settings_and_seed(page: Page, app_url: str) 
     settings = ToySettings(seed=7, lr_d=0.001, g_loss="minimax")
     query = "&".join(f"{name}={value}" for name, value in settings.to_params().items())
     open_app(page, app_url, f"gaussian_gan?{query}&lock=g_loss")
-    sidebar = page.get_by_test_id("stSidebar")
-    expect(sidebar.get_by_label("seed", exact=True)).to_have_value("7")
-    expect(sidebar.get_by_label("D learning rate", exact=True)).to_have_value("0.00100")
-    g_loss = sidebar.get_by_role("combobox", name="G loss")
+    page.get_by_text("Settings: data, networks").click()  # the folded settings form
+    form = page.get_by_test_id("stForm")
+    expect(form.get_by_label("seed", exact=True)).to_have_value("7")
+    expect(form.get_by_label("D learning rate", exact=True)).to_have_value("0.00100")
+    g_loss = form.get_by_role("combobox", name="G loss")
     expect(g_loss).to_have_value("minimax")
     expect(g_loss).to_be_disabled()  # lock=g_loss
     press(page, "D step")
@@ -49,4 +50,34 @@ def test_a_shared_link_restores_its_settings_and_seed(page: Page, app_url: str) 
     expect(metric(page, "D loss")).to_have_text(f"{expected.d_loss:.4f}")
     expect(metric(page, "D updates")).to_have_text("1")
     assert "seed=7" in page.url and "g_loss=minimax" in page.url
+    assert_no_exception(page)
+
+
+def test_a_press_during_a_run_is_ignored_and_stop_ends_the_run(page: Page, app_url: str) -> None:
+    """A second click while "Run N steps" trains starts a second script thread of the same
+    session: it must not drive the same networks (that corrupted them and once crashed the
+    server). The press is ignored and the page says so; Stop ends the run where it is."""
+    open_app(page, app_url, "gaussian_gan")
+    n = page.get_by_label("N", exact=True)
+    n.fill("600")
+    n.press("Enter")
+    wait_for_idle(page)
+    page.get_by_role("button", name="Run N steps", exact=True).click()
+    expect(page.get_by_text("Running", exact=False).first).to_be_visible()
+    page.get_by_role("button", name="D step", exact=True).click()
+    expect(page.get_by_text("That press was ignored")).to_be_visible()
+    wait_for_idle(page)
+    expect(metric(page, "D updates")).to_have_text("600", timeout=120_000)
+    expect(metric(page, "G updates")).to_have_text("600")
+    expect(page.get_by_test_id("stAlertContentInfo").first).to_contain_text("600 × (1 D + 1 G)")
+
+    page.get_by_role("button", name="Run N steps", exact=True).click()
+    expect(page.get_by_text("Running", exact=False).first).to_be_visible()
+    page.get_by_role("button", name="Stop", exact=True).click()
+    expect(page.get_by_text("Stopped after")).to_be_visible()
+    wait_for_idle(page)
+    stopped = page.get_by_text("Stopped after").inner_text()
+    done = int(stopped.split("Stopped after ")[1].split(" of ")[0])
+    assert 0 < done < 600
+    expect(metric(page, "G updates")).to_have_text(str(600 + done))
     assert_no_exception(page)

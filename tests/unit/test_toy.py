@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import math
+import threading
 import time
 from dataclasses import replace
 
@@ -15,12 +16,16 @@ import torch
 from playground.losses import gaussian_pdf
 from playground.toy import (
     REBUILD_FIELDS,
+    RUN_LIMIT,
     HistoryLimits,
+    RunTooLong,
     ToyGAN,
     ToySettings,
     ToySettingsError,
     ToySource,
+    iteration_seconds,
     kde,
+    run_limit,
     silverman_bandwidth,
     single_threaded,
 )
@@ -219,8 +224,8 @@ def test_changes_that_need_new_networks_ask_for_a_reset(name: str) -> None:
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("real_std", 0.0, r"real_std must be in \[0.1, 5\]"),
-        ("lr_d", -1e-3, r"lr_d must be in \[1e-05, 1\]"),
+        ("real_std", 0.0, r"real_std must be a number in \[0.1, 5\]"),
+        ("lr_d", -1e-3, r"lr_d must be a number in \[1e-05, 1\]"),
         ("lr_g", float("nan"), "lr_g"),
         ("batch_size", 0, r"batch_size must be a whole number in \[1, 1024\]"),
         ("batch_size", 3.5, "batch_size must be a whole number"),
@@ -354,3 +359,142 @@ def test_default_settings_learn_the_real_gaussian_over_several_seeds() -> None:
         assert measures.js < 0.05, (seed, measures)
     elapsed = time.perf_counter() - started
     print(f"{len(CONVERGENCE_SEEDS)} seeds x {CONVERGENCE_STEPS} steps: {elapsed:.1f} s")
+
+
+# -- links that try to break the page --------------------------------------------------------
+
+
+@pytest.mark.parametrize("digits", [3000, 5000])
+def test_a_seed_thousands_of_digits_long_is_refused_with_a_short_message(digits: int) -> None:
+    with pytest.raises(ToySettingsError, match=r"seed must be a whole number") as refused:
+        ToySettings.from_params({"seed": "9" * digits})
+    assert len(str(refused.value)) < 300, "the message must not repeat the whole number"
+    with pytest.raises(ToySettingsError, match=r"seed must be a whole number in \[0, 2147483647\]"):
+        ToySettings(seed=10**digits).validate()
+
+
+def test_a_parameter_given_twice_is_refused_not_resolved() -> None:
+    with pytest.raises(ToySettingsError, match="seed is given 2 times; give it once"):
+        ToySettings.from_params({"seed": ["1", "2"]})
+    assert ToySettings.from_params({"seed": ["5"]}).seed == 5
+
+
+def test_every_bad_setting_of_a_link_is_named_in_one_message() -> None:
+    with pytest.raises(ToySettingsError) as refused:
+        ToySettings.from_params({"lr_d": "fast", "k_d": "0", "g_loss": "hinge", "lr": "1"})
+    message = str(refused.value)
+    assert message.startswith("4 problems: ")
+    for name in (
+        "lr_d must be a number",
+        "k_d must be a whole number in [1, 20]",
+        "g_loss",
+        "'lr'",
+    ):
+        assert name in message
+    with pytest.raises(ToySettingsError, match="2 problems: .*lr_g.*seed"):
+        replace(ToySettings(), lr_g=math.nan, seed=-1).validate()
+
+
+# -- one press at a time, and no press costs minutes ------------------------------------------
+
+
+def test_two_threads_driving_one_gan_take_turns() -> None:
+    """A Run and a burst of D steps from another thread (a second script thread of the same
+    session) must neither corrupt autograd nor lose or double a history entry."""
+    gan = ToyGAN(SMALL)
+    errors: list[BaseException] = []
+
+    def guarded(action) -> None:
+        try:
+            action()
+        except BaseException as exc:  # noqa: BLE001 - the test reports whatever a thread raised
+            errors.append(exc)
+
+    run = threading.Thread(target=guarded, args=(lambda: gan.run(300),))
+    presses = threading.Thread(target=guarded, args=(lambda: [gan.d_step() for _ in range(60)],))
+    run.start()
+    presses.start()
+    run.join()
+    presses.join()
+    assert errors == []
+    # A press from another thread ends the run where it is (the page ignores such presses).
+    assert gan.g_steps >= 1 and gan.d_steps == gan.g_steps + 60
+    steps = [entry.step for entry in gan.entries]
+    assert steps == list(range(gan.d_steps + 1)), "one entry per update, none lost or doubled"
+    counters = [(e.record.d_steps, e.record.g_steps) for e in gan.entries if e.record]
+    assert counters == sorted(counters), "each entry records the update made just before it"
+
+
+def test_a_run_press_is_capped_by_its_work_not_only_by_n() -> None:
+    assert run_limit(ToySettings()) == RUN_LIMIT, "the default experiment runs the full N"
+    biggest = ToySettings(batch_size=1024, g_hidden=128, d_hidden=128, noise_dim=8, k_d=20)
+    assert run_limit(biggest) < RUN_LIMIT / 10, "~20x the default's cost per iteration"
+    budget = iteration_seconds(ToySettings()) * RUN_LIMIT
+    assert iteration_seconds(biggest) * run_limit(biggest) <= budget
+    assert iteration_seconds(biggest) * (run_limit(biggest) + 1) > budget
+    for field, value in (("batch_size", 512), ("g_hidden", 64), ("d_hidden", 128), ("k_d", 5)):
+        assert iteration_seconds(replace(ToySettings(), **{field: value})) > iteration_seconds(
+            ToySettings()
+        ), field
+    gan = ToyGAN(replace(biggest, batch_size=256))
+    with pytest.raises(RunTooLong, match=r"at most \d+ steps"):
+        gan.run(run_limit(gan.settings) + 1)
+    assert gan.d_steps == 0, "a refused press does nothing"
+
+
+def test_a_run_reports_progress_and_stops_when_told() -> None:
+    gan = ToyGAN(SMALL)
+    seen: list[tuple[int, int]] = []
+
+    def stop_after_two(done: int, total: int) -> bool:
+        seen.append((done, total))
+        return len(seen) < 2
+
+    start = gan.current.step
+    gan.run(50, on_progress=stop_after_two)
+    assert seen == [(1, 50), (2, 50)] and gan.g_steps == 2
+    assert gan.last_press is not None and gan.last_press.count == 2
+    gan.run(50, resume_from_step=start)
+    assert gan.g_steps == 50 and gan.last_press.count == 50, "carried on: one press of 50"
+    assert gan.explain().startswith("50 × (1 D + 1 G)")
+    gan.run(50, resume_from_step=start)
+    assert gan.g_steps == 50, "a finished run is not run again"
+    gan.d_step()
+    gan.run(3, resume_from_step=start)
+    assert gan.g_steps == 53 and gan.last_press.count == 3, "after another press: a new run"
+
+
+def test_two_threads_carrying_one_run_do_exactly_n_iterations() -> None:
+    """A rerun hands a Run press to a new script thread while the old one is mid-iteration:
+    together they must do exactly N iterations, not N plus what the old one had started."""
+    gan = ToyGAN(SMALL)
+    start = gan.current.step
+    handed_over = threading.Event()
+
+    def first_thread(done: int, total: int) -> bool:
+        if done == 40:
+            handed_over.set()
+            time.sleep(0.05)  # the new thread starts while this one is still running
+        return done < 45
+
+    first = threading.Thread(target=gan.run, args=(200,), kwargs={"on_progress": first_thread})
+    first.start()
+    handed_over.wait(timeout=60)
+    gan.run(200, resume_from_step=start)
+    first.join()
+    assert gan.g_steps == 200 and gan.last_press is not None and gan.last_press.count == 200
+
+
+def test_history_memory_stays_bounded_at_the_widest_settings() -> None:
+    widest = ToySettings(g_hidden=128, d_hidden=128, noise_dim=8, batch_size=8, seed=1)
+    budget = 4 * 2**20
+    gan = ToyGAN(widest, HistoryLimits(snapshot_bytes=budget))
+    for _ in range(6):
+        gan.run(50)
+    size = gan.current.snapshot.nbytes
+    assert size > 400_000, "widest networks with Adam's two moments: a snapshot is large"
+    kept = sum(e.snapshot.nbytes for e in gan.entries if e.snapshot is not None)
+    assert kept <= budget + size
+    assert gan.rewind_steps()[-1] == 300 and len(gan.rewind_steps()) >= 8
+    gan.rewind(gan.rewind_steps()[0])
+    assert gan.current.step == 0
