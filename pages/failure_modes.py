@@ -9,9 +9,9 @@ from playground.ui.layout import page_header
 page_header(
     "When GAN training fails, and how to fix it",
     "GANs fail in a few typical ways. Each tab runs a **preset** that fails, next to the same "
-    "preset with one setting changed that fixes it. The runs are small enough to train in a few "
-    "seconds and are exactly reproducible: same seed, same run. Use the slider to play a run back "
-    "and watch the failure develop.",
+    "preset with one setting changed that fixes it. Seed 0's runs show at once; another seed "
+    "trains first (a progress bar shows the time left), and the same seed gives the same run. Use "
+    "the slider to play a run back and watch the failure develop.",
 )
 
 tabs = st.tabs([lesson.title for lesson in LESSONS.values()])
@@ -22,7 +22,7 @@ for tab, key in zip(tabs, LESSONS, strict=True):
 st.subheader("Spotting these failures in a real run")
 st.markdown(
     "- **Mode collapse**: the sample grid shows the same few digits; on the MNIST page the "
-    "*classes covered* metric drops and one digit's share grows.\n"
+    "*digits covered* metric drops and one digit's share grows.\n"
     "- **Overpowered discriminator**: D's loss goes to 0, D(x) → 1 and D(G(z)) → 0 and stay "
     "there while the samples stop improving. With the minimax loss G's gradient vanishes; the "
     "non-saturating loss (the default everywhere in this course) keeps G learning.\n"

@@ -13,27 +13,46 @@ A `Preset` is settings plus a number of iterations; `run_preset` trains it and r
 of evenly spaced frames (samples, D's outputs, G's gradient norm) that the page plays back. A
 `FailureLesson` pairs one failing preset with the presets that fix it, which differ from it in
 only the settings the lesson names.
+
+Every preset's run from the default seed ships in trained_models/failure_traces.safetensors (the
+project's checkpoint format), so a lecture's first Run shows at once; `python -m
+playground.failures ship` rebuilds that file with `run_preset` itself.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+import platform
+import shlex
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
+from playground.checkpoints import (
+    Checkpoint,
+    CheckpointError,
+    load_checkpoint,
+    save_checkpoint,
+    update_manifest,
+)
 from playground.gan import GANStepper, StepRecord
 from playground.losses import G_LOSSES
+from playground.settings import check_fields
 from playground.toy import (
+    Measures,
     Readout,
     ToyGAN,
     ToySettings,
     ToySettingsError,
-    check_fields,
     seeded_linear,
     single_threaded,
     stream_seed,
@@ -274,7 +293,12 @@ def _ring_numbers(gan: RingGAN, samples: np.ndarray, record: StepRecord | None) 
     return numbers
 
 
-def _run_ring(preset: Preset, frames: int) -> Trace:
+FrameDone = Callable[[int, int], None]
+"""Told (iterations trained so far, iterations in all) after each recorded frame: how a caller
+shows progress while `run_preset` trains."""
+
+
+def _run_ring(preset: Preset, frames: int, on_frame: FrameDone | None) -> Trace:
     settings = preset.settings
     assert isinstance(settings, RingSettings)
     gan = RingGAN(settings)
@@ -283,7 +307,7 @@ def _run_ring(preset: Preset, frames: int) -> Trace:
         samples = gan.samples()
         return Frame(iteration, _ring_numbers(gan, samples, record), samples=samples)
 
-    shown = _frames(preset.iterations, frames, gan.run, capture)
+    shown = _frames(preset.iterations, frames, gan.run, capture, on_frame)
     return Trace(preset, shown, centers=mode_centers(settings))
 
 
@@ -301,7 +325,7 @@ def _line_numbers(readout: Readout, record: StepRecord | None) -> dict[str, floa
     return numbers
 
 
-def _run_line(preset: Preset, frames: int) -> Trace:
+def _run_line(preset: Preset, frames: int, on_frame: FrameDone | None) -> Trace:
     settings = preset.settings
     assert isinstance(settings, ToySettings)
     gan = ToyGAN(settings)
@@ -314,7 +338,7 @@ def _run_line(preset: Preset, frames: int) -> Trace:
         readout = gan.readout()
         return Frame(iteration, _line_numbers(readout, record), readout=readout)
 
-    return Trace(preset, _frames(preset.iterations, frames, train, capture))
+    return Trace(preset, _frames(preset.iterations, frames, train, capture, on_frame))
 
 
 def _frames(
@@ -322,12 +346,15 @@ def _frames(
     frames: int,
     train: Callable[[int], StepRecord],
     capture: Callable[[int, StepRecord | None], Frame],
+    on_frame: FrameDone | None = None,
 ) -> tuple[Frame, ...]:
     """The untrained state, then `train` up to each frame's iteration count and `capture` it."""
     shown = [capture(0, None)]
     for iteration in _frame_iterations(iterations, frames):
         record = train(iteration - shown[-1].iteration)
         shown.append(capture(iteration, record))
+        if on_frame is not None:
+            on_frame(iteration, iterations)
     return tuple(shown)
 
 
@@ -340,13 +367,16 @@ def _frame_iterations(iterations: int, frames: int) -> list[int]:
 DEFAULT_FRAMES = 30
 
 
-def run_preset(preset: Preset, frames: int = DEFAULT_FRAMES) -> Trace:
-    """Train `preset` from scratch and record `frames` evenly spaced frames (plus the start)."""
+def run_preset(
+    preset: Preset, frames: int = DEFAULT_FRAMES, on_frame: FrameDone | None = None
+) -> Trace:
+    """Train `preset` from scratch and record `frames` evenly spaced frames (plus the start);
+    `on_frame`, if given, hears of each frame as it is recorded."""
     if frames < 1:
         raise ValueError(f"frames must be at least 1, got {frames}")
     if preset.world == "ring":
-        return _run_ring(preset, frames)
-    return _run_line(preset, frames)
+        return _run_ring(preset, frames, on_frame)
+    return _run_line(preset, frames, on_frame)
 
 
 @dataclass(frozen=True)
@@ -501,3 +531,230 @@ def stepper_params(preset: Preset) -> Mapping[str, str]:
     if not isinstance(preset.settings, ToySettings):
         raise ValueError(f"{preset.title!r} is not a 1-D experiment")
     return preset.settings.to_params()
+
+
+# -- the shipped runs of the default seed ------------------------------------------------------
+
+SHIPPED_SEED = 0
+SHIPPED_TRACES = (
+    Path(__file__).resolve().parents[1] / "trained_models" / "failure_traces.safetensors"
+)
+"""Every lesson's runs from SHIPPED_SEED: a lecture's first Run shows them instead of training."""
+TRACES_KIND = "failure_traces"
+
+_READOUT_ARRAYS = tuple(f.name for f in fields(Readout) if f.name not in ("measures", "settings"))
+_MEASURES = tuple(f.name for f in fields(Measures))
+
+
+def preset_record(preset: Preset, frames: int = DEFAULT_FRAMES) -> dict[str, Any]:
+    """What decides a run's frames, as JSON: a stored run stands in for `run_preset` only when its
+    record is identical, so a preset changed after the file was made is trained, not misshown."""
+    record = {
+        "world": preset.world,
+        "iterations": preset.iterations,
+        "frames": frames,
+        "settings": asdict(preset.settings),
+    }
+    return json.loads(json.dumps(record))  # as it reads back from the file
+
+
+def save_traces(
+    path: str | Path, traces: Sequence[Trace], frames: int = DEFAULT_FRAMES, **facts: Any
+) -> Path:
+    """Write `traces` (run with `frames`) as one checkpoint: each preset's frames as tensors named
+    "<preset key>.<part>", its record in the JSON metadata beside `facts` (command, seed, ...)."""
+    tensors: dict[str, Tensor] = {}
+    records: dict[str, Any] = {}
+    for trace in traces:
+        names = sorted({name for frame in trace.frames for name in frame.numbers})
+        tensors.update(_packed_trace(trace, names))
+        records[trace.preset.key] = {**preset_record(trace.preset, frames), "numbers": names}
+    metadata = {"kind": TRACES_KIND, **facts, "presets": records}
+    return save_checkpoint(path, Checkpoint(tensors, metadata))
+
+
+def load_traces(
+    path: str | Path, presets: Iterable[Preset], frames: int = DEFAULT_FRAMES
+) -> dict[str, Trace]:
+    """The runs stored in `path` of those `presets` it recorded with exactly their settings,
+    iterations and frames, by preset key; the others are left out (to be trained).
+
+    Raises CheckpointError when the file is missing, unreadable or holds something else.
+    """
+    checkpoint = load_checkpoint(path)
+    if checkpoint.kind != TRACES_KIND:
+        raise CheckpointError(f"{Path(path).name} holds {checkpoint.kind!r}, not failure-mode runs")
+    records = checkpoint.metadata.get("presets")
+    if not isinstance(records, dict):
+        raise CheckpointError(f"{Path(path).name} lists no presets")
+    return {
+        preset.key: _stored_trace(checkpoint, preset, frames, records[preset.key])
+        for preset in presets
+        if _records_match(records.get(preset.key), preset_record(preset, frames))
+    }
+
+
+def shipped_traces(path: str | Path = SHIPPED_TRACES) -> dict[str, Trace]:
+    """Every lesson's shipped runs from SHIPPED_SEED that still match the presets, by preset key
+    (CheckpointError when the file is missing or unreadable)."""
+    presets = [p for key in LESSONS for p in lesson_for_seed(key, SHIPPED_SEED).presets]
+    return load_traces(path, presets)
+
+
+def read_only(trace: Trace) -> Trace:
+    """`trace` with every array made read-only, for a run that many sessions are shown at once
+    (one page cannot then change what another draws)."""
+    for frame in trace.frames:
+        arrays = [frame.samples] if frame.readout is None else _readout_arrays(frame.readout)
+        for array in arrays:
+            if array is not None:
+                array.flags.writeable = False
+    trace.centers.flags.writeable = False
+    return trace
+
+
+def _readout_arrays(readout: Readout) -> list[np.ndarray]:
+    return [getattr(readout, name) for name in _READOUT_ARRAYS]
+
+
+def _records_match(stored: Any, wanted: dict[str, Any]) -> bool:
+    return isinstance(stored, dict) and all(stored.get(k) == v for k, v in wanted.items())
+
+
+def _packed_trace(trace: Trace, names: list[str]) -> dict[str, Tensor]:
+    key = trace.preset.key
+    measured = [[name in f.numbers for name in names] for f in trace.frames]
+    numbers = [[f.numbers.get(name, math.nan) for name in names] for f in trace.frames]
+    tensors = {
+        f"{key}.iterations": torch.tensor(trace.iterations, dtype=torch.int64),
+        f"{key}.numbers": torch.tensor(numbers, dtype=torch.float64),
+        f"{key}.measured": torch.tensor(measured, dtype=torch.bool),
+    }
+    if trace.preset.world == "ring":
+        tensors[f"{key}.samples"] = _compact([f.samples for f in trace.frames])
+        return tensors
+    readouts = [f.readout for f in trace.frames]
+    for name in _READOUT_ARRAYS:
+        tensors[f"{key}.readout.{name}"] = _compact([getattr(r, name) for r in readouts])
+    measures = [[getattr(r.measures, name) for name in _MEASURES] for r in readouts]
+    tensors[f"{key}.measures"] = torch.tensor(measures, dtype=torch.float64)
+    return tensors
+
+
+def _compact(arrays: Sequence[Any]) -> Tensor:
+    """The arrays stacked, in float32 where that loses nothing (G's and D's outputs are float32
+    numbers held as float64), else in float64: the file stays small and reads back exactly."""
+    values = np.stack(arrays).astype(np.float64)
+    single = values.astype(np.float32)
+    if np.array_equal(single.astype(np.float64), values, equal_nan=True):
+        return torch.from_numpy(single)
+    return torch.from_numpy(values)
+
+
+def _stored_trace(checkpoint: Checkpoint, preset: Preset, frames: int, record: Any) -> Trace:
+    key = preset.key
+    names = record.get("numbers")
+    if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        raise CheckpointError(f"the stored run of {key} does not name its numbers")
+    iterations = [0, *_frame_iterations(preset.iterations, frames)]
+    count = len(iterations)
+    if _stored(checkpoint, f"{key}.iterations", (count,)).tolist() != iterations:
+        raise CheckpointError(f"the stored run of {key} has other frames than the preset")
+    values = _stored(checkpoint, f"{key}.numbers", (count, len(names)))
+    measured = _stored(checkpoint, f"{key}.measured", (count, len(names)))
+    numbers = [
+        {name: float(v) for name, v, m in zip(names, row, mask, strict=True) if m}
+        for row, mask in zip(values, measured, strict=True)
+    ]
+    if preset.world == "ring":
+        samples = _stored(checkpoint, f"{key}.samples", (count, None, 2))
+        shown = [
+            Frame(i, n, samples=s) for i, n, s in zip(iterations, numbers, samples, strict=True)
+        ]
+        return Trace(preset, tuple(shown), centers=mode_centers(preset.settings))
+    readouts = _stored_readouts(checkpoint, preset, count)
+    shown = [Frame(i, n, readout=r) for i, n, r in zip(iterations, numbers, readouts, strict=True)]
+    return Trace(preset, tuple(shown))
+
+
+def _stored_readouts(checkpoint: Checkpoint, preset: Preset, count: int) -> list[Readout]:
+    assert isinstance(preset.settings, ToySettings)
+    arrays = {
+        name: _stored(checkpoint, f"{preset.key}.readout.{name}", (count, None))
+        for name in _READOUT_ARRAYS
+    }
+    measures = _stored(checkpoint, f"{preset.key}.measures", (count, len(_MEASURES)))
+    return [
+        Readout(
+            **{name: values[i] for name, values in arrays.items()},
+            measures=Measures(
+                **{name: float(v) for name, v in zip(_MEASURES, measures[i], strict=True)}
+            ),
+            settings=preset.settings,
+        )
+        for i in range(count)
+    ]
+
+
+def _stored(checkpoint: Checkpoint, name: str, shape: tuple[int | None, ...]) -> np.ndarray:
+    """Tensor `name` as a read-only array (a stored run is shared by every session that shows
+    it), after checking its shape (None: any length); CheckpointError otherwise."""
+    tensor = checkpoint.tensors.get(name)
+    fits = tensor is not None and tensor.ndim == len(shape)
+    fits = fits and all(want in (None, got) for want, got in zip(shape, tensor.shape, strict=True))
+    if not fits:
+        raise CheckpointError(f"the traces file has no {name} of shape {shape}")
+    values = tensor.double().numpy() if tensor.is_floating_point() else tensor.numpy()
+    values.flags.writeable = False
+    return values
+
+
+# -- command line ------------------------------------------------------------------------------
+
+
+def ship(out: Path = SHIPPED_TRACES) -> tuple[Path, list[Trace]]:
+    """Run every lesson's presets from SHIPPED_SEED with `run_preset` and write them to `out`."""
+    started = time.perf_counter()
+    traces = [
+        run_preset(preset)
+        for key in LESSONS
+        for preset in lesson_for_seed(key, SHIPPED_SEED).presets
+    ]
+    facts = {
+        "command": shlex.join(["python", "-m", "playground.failures", "ship", "--out", str(out)]),
+        "seed": SHIPPED_SEED,
+        "device": f"cpu ({platform.machine()}, 1 thread)",
+        "wall_time_s": round(time.perf_counter() - started, 1),
+        "versions": {"torch": torch.__version__, "numpy": np.__version__},
+    }
+    path = save_traces(out, traces, **facts)
+    entry = {
+        "file": path.name,
+        "kind": TRACES_KIND,
+        "bytes": path.stat().st_size,
+        "presets": {trace.preset.key: verdict(trace) for trace in traces},
+        **facts,
+    }
+    update_manifest(path.parent / "manifest.json", TRACES_KIND, entry)
+    return path, traces
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m playground.failures")
+    commands = parser.add_subparsers(dest="command", required=True)
+    shipped = commands.add_parser(
+        "ship", help="run every lesson's presets from the default seed and write them for the page"
+    )
+    shipped.add_argument(
+        "--out", type=Path, default=SHIPPED_TRACES, help="where to write the runs (.safetensors)"
+    )
+    args = parser.parse_args(argv)
+    path, traces = ship(args.out)
+    print(f"wrote {path} ({path.stat().st_size / 2**20:.2f} MiB)")
+    for trace in traces:
+        print(f"  {trace.preset.key}: {verdict(trace)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
