@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
+from playground.ui.state import connection_problem
 from playground.ui.warmup import start_warm_up
 
 st.set_page_config(
@@ -65,8 +66,11 @@ def home() -> None:
     )
     st.graphviz_chart(GAN_LOOP, width="stretch")
     st.subheader("Where to go next")
+    # A page link is one line that ends in "…" when it is too long: the summary goes under it.
     for page, summary in LESSONS:
-        st.page_link(page, label=f"**{page.title}**: {summary}", icon=page.icon)
+        with st.container(border=True):
+            st.page_link(page, label=f"**{page.title}**", icon=page.icon)
+            st.markdown(summary)
 
 
 LESSONS: list[tuple[StreamlitPage, str]] = []
@@ -92,7 +96,7 @@ PAGES = [
         "../pages/gaussian_gan.py",
         "1-D Gaussian GAN",
         ":material/show_chart:",
-        "train a tiny GAN on N(4, 1.25) one D or G step at a time; watch D(x) chase D*(x), the fakes follow the gradient, rewind any step.",
+        "train a tiny GAN on N(4, 1.25²), mean 4 and std 1.25, one D or G step at a time; watch D(x) chase D*(x), the fakes follow the gradient, rewind any step.",
     ),
     lesson(
         "../pages/mnist_gan.py",
@@ -114,8 +118,12 @@ PAGES = [
     ),
 ]
 
+refused = connection_problem()
+if refused:  # a direct connection to a server that names students by a proxy's header
+    st.error(refused, icon=":material/block:")
+    st.stop()
 warm_up = start_warm_up()
-selected = st.navigation(PAGES)
+selected = st.navigation(PAGES, position="top")
 if selected.url_path != HOME.url_path:
     # Never run a page while the warm-up thread is half-way through an import: libraries that peek
     # at sys.modules (plotly looks for pandas there) would see a partly initialised module.

@@ -63,8 +63,9 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
 
 
 @contextmanager
-def streamlit_server(log_path: Path, **env: str) -> Iterator[str]:
-    """Start the app exactly as the README does, on a free loopback port; yield its URL.
+def streamlit_server(log_path: Path, address: str = "127.0.0.1", **env: str) -> Iterator[str]:
+    """Start the app exactly as the README does, on a free port of `address` (loopback unless a
+    test needs another interface); yield its URL.
 
     `env` adds environment variables (e.g. PLAYGROUND_RUNS). The server log must hold no
     traceback when the server stops.
@@ -72,7 +73,7 @@ def streamlit_server(log_path: Path, **env: str) -> Iterator[str]:
     port = free_port()
     cmd = [
         sys.executable, "-m", "streamlit", "run", "playground/Home.py",
-        "--server.port", str(port), "--server.address", "127.0.0.1",
+        "--server.port", str(port), "--server.address", address,
         "--server.headless", "true", "--server.fileWatcherType", "none",
         "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
@@ -80,7 +81,7 @@ def streamlit_server(log_path: Path, **env: str) -> Iterator[str]:
         proc = subprocess.Popen(
             cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
         )
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{address}:{port}"
     try:
         wait_healthy(url, proc)
         yield url
