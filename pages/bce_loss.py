@@ -6,7 +6,7 @@ import streamlit as st
 
 from playground import losses
 from playground.figures import bce as figures
-from playground.ui.layout import errors_shown, page_header
+from playground.ui.layout import decimal, errors_shown, page_header
 
 page_header(
     "Binary cross-entropy: the loss of the game",
@@ -28,7 +28,7 @@ with left:
     )
     label = 1 if label is None else label
     loss = float(losses.bce_curve(np.array([prediction]), label)[0])
-    st.metric("BCE loss", f"{loss:.4f}")
+    st.metric("BCE loss", decimal(loss))
     st.caption(
         "Confident and right costs almost nothing; confident and wrong costs a lot. At exactly "
         "ŷ = 0 or 1 the log is clamped at −100 (as torch does), so the loss stays finite."
@@ -54,10 +54,10 @@ batch = st.data_editor(
 with errors_shown():
     rows = batch.dropna()
     result = losses.minibatch_bce(rows["label y"].to_numpy(), rows["prediction ŷ"].to_numpy())
-    st.metric("mean BCE of the batch", f"{result.mean:.4f}")
+    st.metric("mean BCE of the batch", decimal(result.mean))
     st.caption(
         "Per example: "
-        + ", ".join(f"{v:.3f}" for v in result.per_example)
+        + ", ".join(decimal(v, 3) for v in result.per_example)
         + ". Same number as torch.nn.functional.binary_cross_entropy."
     )
 
@@ -102,16 +102,16 @@ value = losses.optimal_discriminator_value(p_data, p_g, dx=float(x[1] - x[0]))
 c1, c2 = st.columns(2)
 c1.metric(
     "D's loss at D* (log 4 − 2·JS)",
-    f"{value:.4f}",
-    delta=f"{value - losses.LOG4:+.4f} vs log 4",
+    decimal(value),
+    delta=f"{decimal(value - losses.LOG4, signed=True)} vs log 4",
     delta_color="off",
 )
 c2.metric(
-    "JS(p_data ‖ p_g)", f"{(losses.LOG4 - value) / 2:.4f}", help="between 0 and log 2 ≈ 0.693"
+    "JS(p_data ‖ p_g)", decimal((losses.LOG4 - value) / 2), help="between 0 and log 2 ≈ 0.693"
 )
 st.plotly_chart(
     figures.optimal_discriminator_figure(x, p_data, p_g, d_star), key="dstar", width="stretch"
 )
 st.caption(
-    "p_data = N(4, 1.25²), the data of the 1-D GAN page. Move G onto it to see D* flatten to ½."
+    "p_data = N(4, 1.25²) (mean 4, std 1.25), the data of the 1-D GAN page. Move G onto it to see D* flatten to ½."
 )

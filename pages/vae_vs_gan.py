@@ -34,13 +34,13 @@ for column, name in zip(st.columns(2), compare.COMPARED, strict=True):
             st.warning(problems[name], icon=":material/warning:")
             continue
         pictures[name] = compare.pictures(models[name], seed)
-        st.image(pictures[name].grid, caption=f"noise seed {seed}", width=360)
+        st.image(pictures[name].grid, caption=f"noise seed {seed}", width="stretch")
 
 st.header("2. Measured the same way")
 st.markdown(
     "The training command scored both models with one Evaluator: the same number of samples "
     "each, the same classifier's features (FID, precision, recall) and predictions (Inception "
-    "Score, digits covered). The last row scores held-out **real** test digits exactly like samples: the "
+    "Score, at most 10 for ten digits; digits covered). The last row scores held-out **real** test digits exactly like samples: the "
     "best a model could hope for."
 )
 rows = compare.comparison_rows(models, compare.real_metrics())

@@ -42,7 +42,9 @@ def generator_loss_curves(d_fake: float) -> go.Figure:
     """
     d = np.logspace(-4, np.log10(0.999), 400)
     fig = make_subplots(
-        rows=1, cols=2, subplot_titles=("loss G minimises", "|∂ loss / ∂ logit|: the signal G gets")
+        rows=1,
+        cols=2,
+        subplot_titles=("loss G minimises", "|∂ loss / ∂ logit|<br>the signal G gets"),
     )
     for kind, name, color in (
         ("minimax", "minimax: log(1 − D(G(z)))", FAKE),
@@ -92,6 +94,7 @@ def optimal_discriminator_figure(
         line=dict(color=OPTIMAL, dash="dash"),
         secondary_y=True,
     )
-    fig.update_yaxes(title_text="density", secondary_y=False)
+    base_layout(fig, "The best possible discriminator for fixed G", "x", "density")
+    # after base_layout, which titles every y axis "density": the right one shows D*(x)
     fig.update_yaxes(title_text="D*(x)", range=[0, 1.02], secondary_y=True)
-    return base_layout(fig, "The best possible discriminator for fixed G", "x", "density")
+    return fig

@@ -19,11 +19,13 @@ MODEL_COLOURS = {"VAE": VAE_COLOUR, "DCGAN": GEN, "real test digits": REAL}
 """One colour per row of the comparison, used by every picture on the page."""
 
 COMPARED_METRICS = (
-    ("fid", "FID (lower is better)"),
-    ("inception_score", "Inception Score (higher is better, at most 10)"),
-    ("precision", "precision: samples that look real"),
-    ("recall", "recall: real digits the model can make"),
+    ("fid", "FID<br>lower is better"),
+    ("inception_score", "Inception Score<br>higher is better"),
+    ("precision", "precision<br>samples look real"),
+    ("recall", "recall<br>real digits it makes"),
 )
+"""Each metric and its chart title (two short lines: side by side on a phone they never overlap)."""
+METRIC_COLUMNS = 2
 STROKE_THRESHOLD = 0.1
 """Pixels brighter than this (on 0 = black .. 1 = white) count as part of a stroke."""
 STROKE_BINS = 18
@@ -35,11 +37,16 @@ def _colour(name: str) -> str:
 
 def metrics_bars(rows: Mapping[str, Mapping[str, float | None]]) -> go.Figure:
     """One small bar chart per metric (FID, IS, precision, recall), one bar per row name."""
+    grid_rows = -(-len(COMPARED_METRICS) // METRIC_COLUMNS)
     fig = make_subplots(
-        rows=1, cols=len(COMPARED_METRICS), subplot_titles=[t for _, t in COMPARED_METRICS]
+        rows=grid_rows,
+        cols=METRIC_COLUMNS,
+        subplot_titles=[t for _, t in COMPARED_METRICS],
+        vertical_spacing=0.28,
     )
     names = list(rows)
-    for col, (key, _) in enumerate(COMPARED_METRICS, start=1):
+    for index, (key, _) in enumerate(COMPARED_METRICS):
+        row, col = divmod(index, METRIC_COLUMNS)
         values = [rows[name].get(key) for name in names]
         fig.add_bar(
             x=names,
@@ -48,15 +55,15 @@ def metrics_bars(rows: Mapping[str, Mapping[str, float | None]]) -> go.Figure:
             text=["" if v is None else f"{v:.2f}" for v in values],
             textposition="outside",
             showlegend=False,
-            row=1,
-            col=col,
+            row=row + 1,
+            col=col + 1,
         )
-    for col, key in enumerate((k for k, _ in COMPARED_METRICS), start=1):
-        if key in ("precision", "recall"):
-            fig.update_yaxes(range=[0, 1.1], row=1, col=col)
-    base_layout(fig, "", "", "", height=330)
+        top = max((v for v in values if v is not None), default=1.0)
+        upper = 1.15 if key in ("precision", "recall") else 1.2 * top  # room for the labels
+        fig.update_yaxes(range=[0, upper], row=row + 1, col=col + 1)
+    base_layout(fig, "", "", "", height=300 * grid_rows)
     fig.update_annotations(font_size=12)
-    fig.update_layout(margin=dict(l=40, r=20, t=50, b=40))
+    fig.update_layout(margin=dict(l=40, r=20, t=60, b=40))
     return fig
 
 

@@ -30,7 +30,7 @@ def loss_curves(history: Sequence[HistoryPoint], title: str = "Training curves")
     """D and G losses (left) and D's mean outputs D(x), D(G(z)) (right) against the step."""
     steps = [p.step for p in history]
     fig = make_subplots(
-        rows=1, cols=2, subplot_titles=("losses", "D's verdicts (mean probability real)")
+        rows=1, cols=2, subplot_titles=("losses", "D's verdicts<br>mean probability real")
     )
     fig.add_scatter(
         x=steps, y=[p.d_loss for p in history], name="D loss", line_color=DISC, row=1, col=1
