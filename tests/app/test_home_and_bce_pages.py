@@ -108,3 +108,24 @@ def test_pages_other_than_home_wait_for_the_warm_up_imports(monkeypatch) -> None
     assert not at.exception and thread.joins == 0  # Home itself never waits
     at.switch_page("../pages/bce_loss.py").run()
     assert not at.exception and thread.joins == 1
+
+
+def test_a_number_that_rounds_to_zero_is_shown_as_zero_not_minus_zero() -> None:
+    at = open_page("bce_loss.py")
+    at.slider(key="bce_prediction").set_value(1.0).run()  # y = 1, ŷ = 1: BCE = -log 1 = -0.0
+    assert metric(at, "BCE loss") == "0.0000"
+    at.slider(key="dstar_g_mean").set_value(4.0)
+    at.slider(key="dstar_g_std").set_value(1.25).run()  # JS of two equal densities
+    shown = [metric(at, "JS(p_data ‖ p_g)"), metric(at, "D's loss at D* (log 4 − 2·JS)")]
+    assert not any(value.startswith("-0.0000") for value in shown), shown
+    assert all("-0.0000" not in m.value for m in at.metric), [m.value for m in at.metric]
+
+
+def test_every_page_names_the_1d_data_by_its_standard_deviation() -> None:
+    texts = []
+    for page in (None, "bce_loss.py", "gaussian_gan.py"):
+        at = open_page(page)
+        texts += [m.value for m in at.markdown] + [c.value for c in at.caption]
+    said = " ".join(texts)
+    assert "N(4, 1.25²)" in said and "std 1.25" in said
+    assert "N(4, 1.25)" not in said, "N(4, 1.25) reads as variance 1.25"

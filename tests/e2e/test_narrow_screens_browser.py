@@ -81,3 +81,14 @@ def test_every_page_fits_a_narrow_screen(browser: Browser, app_url: str, width: 
             settled(page)
             problems[path or "home"] = page.evaluate(LAYOUT_PROBLEMS)
         assert problems == {path or "home": [] for path in PAGES}
+
+
+def test_the_page_map_on_home_is_never_cut_at_a_desktop_width(
+    browser: Browser, app_url: str
+) -> None:
+    with fresh_page(browser, 60_000) as page:
+        page.set_viewport_size({"width": 1400, "height": 900})
+        open_app(page, app_url)
+        settled(page)
+        assert page.evaluate(LAYOUT_PROBLEMS) == []
+        expect(page.get_by_text("beside the one-setting change that fixes it")).to_be_visible()
