@@ -3,7 +3,7 @@
 Run: python bench/bench_stepper.py [--presses 200] [--history 300] [--costs]
 A press is what the page does server-side after a click: the update (D step, G step or k D + 1 G,
 each with its history entry, snapshot and read-out), the history curves, and the six figures.
-Also reported: the same plus what st.plotly_chart adds to ship them (figure dict + JSON).
+Also reported: the same plus turning each figure into the JSON its live chart ships.
 --costs: the measured time of one "Run N steps" iteration at several settings beside the cost
 model that caps a Run press (`playground.toy.iteration_seconds`), with their ratio.
 """
@@ -17,11 +17,9 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-import plotly.io as pio
-import plotly.tools
-
 from playground.figures.toy import all_figures
 from playground.toy import ToyGAN, ToySettings, iteration_seconds, run_limit
+from playground.ui.live_chart import figure_json
 
 BUDGET_MS = 50.0
 
@@ -33,12 +31,9 @@ def press_and_draw(gan: ToyGAN, update: Callable[[], object]) -> dict:
 
 
 def ship(figures: dict) -> None:
-    """What st.plotly_chart does with each figure before it leaves the server."""
+    """What the page's live charts do with each figure before it leaves the server."""
     for fig in figures.values():
-        pio.to_json(
-            plotly.tools.return_figure_from_figure_or_data(fig, validate_figure=True),
-            validate=False,
-        )
+        figure_json(fig)
 
 
 COST_SETTINGS = {
@@ -111,7 +106,7 @@ def main() -> None:
         f"budget {BUDGET_MS:.0f} ms -> {BUDGET_MS / median:.1f}x headroom"
     )
     print(
-        f"press + st.plotly_chart serialisation: median {statistics.median(shipped_ms):.1f} ms, "
+        f"press + chart JSON: median {statistics.median(shipped_ms):.1f} ms, "
         f"p90 {percentile(shipped_ms, 0.9):.1f} ms"
     )
 

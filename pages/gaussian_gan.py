@@ -5,6 +5,7 @@ import streamlit as st
 from playground.figures import toy as figures
 from playground.ui import stepper
 from playground.ui.layout import page_header
+from playground.ui.live_chart import live_chart
 
 page_header(
     "A 1-D Gaussian GAN, one update at a time",
@@ -16,57 +17,63 @@ page_header(
     "8× faster than G, which lets the game settle instead of circling the answer.",
 )
 
-gan = stepper.current_gan()
-stepper.settings_panel(gan)
-stepper.step_buttons(gan)
-stepper.press_summary(gan)
-
-settings = gan.settings
-charts = figures.all_figures(gan.readout(), gan.curves())
+stepper.settings_panel(stepper.current_gan())
+stepper.run_in_progress(stepper.current_gan())
 
 
-def chart(key: str) -> None:
-    st.plotly_chart(charts[key], key=key, width="stretch")
+@st.fragment
+def live_stepper() -> None:
+    """Everything a press changes: a press reruns only this part, not the settings or the text."""
+    gan = stepper.fragment_gan()
+    stepper.step_buttons(gan)
+    stepper.press_summary(gan)
+    settings = gan.settings
+    charts = figures.all_figures(gan.readout(), gan.curves())
+
+    def chart(key: str) -> None:
+        live_chart(charts[key], key=key)
+
+    left, right = st.columns(2)
+    with left:
+        chart("toy_densities")
+        st.caption(
+            "Red points: fixed fakes G(z) (same z every step, so they move only when G moves). Each "
+            "arrow points where the next G step pushes that fake: −∂loss/∂x̃, towards higher D(x)."
+        )
+    with right:
+        chart("toy_discriminator")
+        st.caption(
+            "For the current G the best D is D\\*(x) = p_data / (p_data + p_g). A few D steps pull "
+            "D(x) towards it; when p_g = p_data, D\\* = ½ everywhere and G gets no more signal."
+        )
+
+    left, right = st.columns(2)
+    with left:
+        chart("toy_map")
+        st.caption(
+            "G is a function from noise to data. One exact answer stretches the noise's CDF onto the "
+            "Gaussian's (dashed): x = μ + σ·Φ⁻¹(F(z))."
+            if settings.noise_dim == 1
+            else "With several noise coordinates G(z) is drawn against the first one only."
+        )
+    with right:
+        chart("toy_losses")
+        st.caption(
+            "At equilibrium D says ½ to everything: its two-term loss is log 4 ≈ 1.386 and G's loss "
+            "sits on its dashed line. A D loss far below log 4 means D is winning."
+        )
+
+    left, right = st.columns(2)
+    with left:
+        chart("toy_d_outputs")
+    with right:
+        chart("toy_divergences")
+
+    st.subheader("Rewind")
+    stepper.rewind_control(gan)
 
 
-left, right = st.columns(2)
-with left:
-    chart("toy_densities")
-    st.caption(
-        "Red points: fixed fakes G(z) (same z every step, so they move only when G moves). Each "
-        "arrow points where the next G step pushes that fake: −∂loss/∂x̃, towards higher D(x)."
-    )
-with right:
-    chart("toy_discriminator")
-    st.caption(
-        "For the current G the best D is D\\*(x) = p_data / (p_data + p_g). A few D steps pull "
-        "D(x) towards it; when p_g = p_data, D\\* = ½ everywhere and G gets no more signal."
-    )
-
-left, right = st.columns(2)
-with left:
-    chart("toy_map")
-    st.caption(
-        "G is a function from noise to data. One exact answer stretches the noise's CDF onto the "
-        "Gaussian's (dashed): x = μ + σ·Φ⁻¹(F(z))."
-        if settings.noise_dim == 1
-        else "With several noise coordinates G(z) is drawn against the first one only."
-    )
-with right:
-    chart("toy_losses")
-    st.caption(
-        "At equilibrium D says ½ to everything: its two-term loss is log 4 ≈ 1.386 and G's loss "
-        "sits on its dashed line. A D loss far below log 4 means D is winning."
-    )
-
-left, right = st.columns(2)
-with left:
-    chart("toy_d_outputs")
-with right:
-    chart("toy_divergences")
-
-st.subheader("Rewind")
-stepper.rewind_control(gan)
+live_stepper()
 st.caption(
     "The settings and the seed are in this page's address: copy it to share the experiment "
     "(add lock=lr_d,g_loss to fix chosen controls). Same seed and same presses give the same numbers."

@@ -911,7 +911,7 @@ def explain_press(press: Press, settings: ToySettings) -> str:
     return (
         f"{what}: D loss {record.d_loss:.3f} (log 4 = {LOG4:.3f} at equilibrium), G loss {record.g_loss:.3f}; "
         f"fake mean {before.fake_mean:.2f} → {after.fake_mean:.2f} and std {before.fake_std:.2f} → "
-        f"{after.fake_std:.2f} (data {settings.real_mean:g}, {settings.real_std:g}); "
+        f"{after.fake_std:.2f} (data: mean {settings.real_mean:g}, std {settings.real_std:g}); "
         f"JS {before.js:.3f} → {after.js:.3f}."
     )
 

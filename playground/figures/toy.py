@@ -28,6 +28,11 @@ MAX_HISTORY_POINTS = 1500
 
 Trace = dict[str, Any]
 
+FAST_AXIS = {"automargin": False, "ticklabeloverflow": "allow", "nticks": 6}
+"""Axes that the browser lays out once: plotly redraws a whole chart on each press, and margins
+that grow to fit their labels, many ticks and clipped tick labels cost it most of that time
+(bench/bench_press_browser.py)."""
+
 
 def _figure(
     data: list[Trace], title: str, x_title: str, y_title: str, height: int = 400, **axes: Any
@@ -37,10 +42,10 @@ def _figure(
         "title": {"text": title},
         "height": height,
         # legends of up to four entries wrap: below the axis they never cover the title
-        "margin": {"l": 50, "r": 20, "t": 40, "b": 100},
+        "margin": {"l": 50, "r": 20, "t": 40, "b": 100, "autoexpand": False},
         "legend": {"orientation": "h", "yanchor": "top", "y": -0.18, "xanchor": "left", "x": 0},
-        "xaxis": {"title": {"text": x_title}, **axes.get("xaxis", {})},
-        "yaxis": {"title": {"text": y_title}, **axes.get("yaxis", {})},
+        "xaxis": {"title": {"text": x_title}, **FAST_AXIS, **axes.get("xaxis", {})},
+        "yaxis": {"title": {"text": y_title}, **FAST_AXIS, **axes.get("yaxis", {})},
     }
     return go.Figure(data=data, layout=layout, _validate=False)
 
@@ -105,7 +110,9 @@ def densities_figure(readout: Readout) -> go.Figure:
         "mode": "lines+markers",
         "x": np.column_stack([start, end, gaps]).ravel(),
         "y": np.column_stack([rows, rows, gaps]).ravel(),
-        "name": f"−∂loss/∂x̃: where G moves each fake (×{scale:.2g})",
+        "name": "−∂loss/∂x̃: where G moves each fake",
+        # The scale changes with every press: in the legend it would redraw the whole chart.
+        "hovertemplate": f"arrow drawn at ×{scale:.2g} of −∂loss/∂x̃<extra></extra>",
         "line": {"color": GEN, "width": 1.5},
         # an arrow head at each end point, turned along its segment
         "marker": {
@@ -158,12 +165,34 @@ def generator_map_figure(readout: Readout) -> go.Figure:
             _curve(r.map_noise, r.map_fake, "G(z)", GEN, line={"width": 3}),
             _curve(r.map_noise, r.map_perfect, exact, OPTIMAL, line={"dash": "dash"}),
         ]
-        return _figure(data, "The generator's map z → x", "noise z", "x = G(z)")
+        shown = np.concatenate([r.map_fake, r.map_perfect, [low, high]])
+        axes = {"xaxis": {"range": [z0, z1]}, "yaxis": {"range": stable_range(shown)}}
+        return _figure(data, "The generator's map z → x", "noise z", "x = G(z)", **axes)
     data = [band, _points(r.map_noise, r.map_fake, "G(z) against z₁", GEN, size=5)]
-    return _figure(data, "The generator's map z → x", "first noise coordinate z₁", "x = G(z)")
+    axes = {"yaxis": {"range": stable_range(np.concatenate([r.map_fake, [low, high]]))}}
+    return _figure(
+        data, "The generator's map z → x", "first noise coordinate z₁", "x = G(z)", **axes
+    )
 
 
 # -- histories -----------------------------------------------------------------------------------
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 5 x 10^k that is >= value (value > 0)."""
+    power = 10.0 ** math.floor(math.log10(value))
+    return next(m * power for m in (1.0, 2.0, 5.0, 10.0) if m * power >= value * (1 - 1e-12))
+
+
+def stable_range(values: np.ndarray, pad: float = 0.05) -> list[float]:
+    """An axis range holding `values`, rounded outward to a tick-sized grid: it stays the same
+    while new values move a little, so the chart is not laid out again on every press."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return [0.0, 1.0]
+    low, high = float(finite.min()), float(finite.max())
+    grid = nice_ceiling(max(high - low, 1e-9) / 4)
+    return [math.floor(low / grid - pad) * grid, math.ceil(high / grid + pad) * grid]
 
 
 def thinned(curves: Curves) -> np.ndarray:
@@ -175,7 +204,8 @@ def thinned(curves: Curves) -> np.ndarray:
 
 
 def _span(step: np.ndarray) -> tuple[float, float]:
-    return (float(step[0]), float(max(step[-1], 1))) if step.size else (0.0, 1.0)
+    """From the first step to a round number past the last one (the x axis grows in jumps)."""
+    return (float(step[0]), nice_ceiling(max(float(step[-1]), 1.0))) if step.size else (0.0, 1.0)
 
 
 def _measured(step: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -200,21 +230,29 @@ def loss_history_figure(curves: Curves, g_loss: str) -> go.Figure:
         _level(x0, x1, LOG4, "log 4: D loss when D = ½", DISC),
         _level(x0, x1, g_loss_at_equilibrium(g_loss), "G loss when D = ½", GEN),
     ]
-    return _figure(data, "Losses", "step", "loss")
+    shown = np.concatenate(
+        [curves.d_loss[i], curves.g_loss[i], [LOG4, g_loss_at_equilibrium(g_loss)]]
+    )
+    return _figure(
+        data, "Losses", "step", "loss",
+        xaxis={"range": [x0, x1]}, yaxis={"range": stable_range(shown)},
+    )  # fmt: skip
 
 
 def d_output_history_figure(curves: Curves) -> go.Figure:
     """Mean D(real) and mean D(fake) per step (on the evaluation samples), with the ½ line."""
     i = thinned(curves)
     step = curves.step[i]
+    x0, x1 = _span(step)
     data = [
         _curve(step, curves.d_real[i], "mean D(real)", REAL),
         _curve(step, curves.d_fake[i], "mean D(fake)", FAKE),
-        _level(*_span(step), 0.5, "½: equilibrium", OPTIMAL),
+        _level(x0, x1, 0.5, "½: equilibrium", OPTIMAL),
     ]
     return _figure(
-        data, "What D says about real and fake", "step", "mean D", yaxis={"range": [-0.02, 1.02]}
-    )
+        data, "What D says about real and fake", "step", "mean D",
+        xaxis={"range": [x0, x1]}, yaxis={"range": [-0.02, 1.02]},
+    )  # fmt: skip
 
 
 DIVERGENCE_FLOOR = 1e-5
@@ -224,18 +262,28 @@ DIVERGENCE_FLOOR = 1e-5
 def divergence_history_figure(curves: Curves) -> go.Figure:
     """KL(p_data || p_g) and JS(p_data || p_g) per step on a log axis; JS is at most log 2."""
     i = thinned(curves)
+    x0, x1 = _span(curves.step[i])
+    # KL and JS move only when G moves: drawn as steps through the points where they changed,
+    # the chart is the same after a D step (and the browser need not draw it again).
+    i = i[np.r_[True, np.diff(curves.kl[i]) != 0] | np.r_[True, np.diff(curves.js[i]) != 0]]
     step = curves.step[i]
+    kl = np.maximum(curves.kl[i], DIVERGENCE_FLOOR)
+    js = np.maximum(curves.js[i], DIVERGENCE_FLOOR)
     data = [
-        _curve(step, np.maximum(curves.kl[i], DIVERGENCE_FLOOR), "KL(p_data ‖ p_g)", GEN),
-        _curve(step, np.maximum(curves.js[i], DIVERGENCE_FLOOR), "JS(p_data ‖ p_g)", DISC),
-        _level(*_span(step), math.log(2.0), "log 2: JS of disjoint densities", OPTIMAL),
+        _curve(step, kl, "KL(p_data ‖ p_g)", GEN, line={"shape": "hv"}),
+        _curve(step, js, "JS(p_data ‖ p_g)", DISC, line={"shape": "hv"}),
+        _level(x0, x1, math.log(2.0), "log 2: JS of disjoint densities", OPTIMAL),
     ]
+    # whole decades (log10 units): the range changes only when a curve crosses a power of 10
+    shown = np.log10(np.concatenate([kl, js, [math.log(2.0)]]))
+    decades = [math.floor(np.nanmin(shown)), math.ceil(np.nanmax(shown))]
     return _figure(
         data,
         "How far p_g is from p_data (both 0 when equal)",
         "step",
         "divergence",
-        yaxis={"type": "log", "dtick": 1},
+        xaxis={"range": [x0, x1]},
+        yaxis={"type": "log", "dtick": 1, "range": decades},
     )
 
 

@@ -40,6 +40,7 @@ from playground.figures.toy import densities_figure
 from playground.toy import ToySettings
 from playground.ui import stepper
 from playground.ui.layout import errors_shown
+from playground.ui.live_chart import live_chart
 from playground.ui.state import SessionValue, owner_id
 
 _LOG = logging.getLogger(__name__)
@@ -397,6 +398,18 @@ def _show_runs(lesson: FailureLesson, traces: list[Trace]) -> None:
     for index, trace in enumerate(traces):
         message = f"**{trace.preset.title}**: {verdict(trace)}"
         (st.error if index == 0 else st.success)(message, icon=None)
+    if any(isinstance(trace.preset.settings, ToySettings) for trace in traces):
+        # one button above each 1-D run's pictures (outside the playback, which it leaves)
+        for column, trace in zip(st.columns(len(traces)), traces, strict=True):
+            if isinstance(trace.preset.settings, ToySettings):
+                with column:
+                    _open_in_stepper(trace.preset)
+    st.fragment(_playback)(lesson, traces)
+
+
+def _playback(lesson: FailureLesson, traces: list[Trace]) -> None:
+    """The slider and every picture of the runs: moving the slider reruns only this part, and
+    the charts are redrawn in place."""
     iterations = [int(i) for i in traces[0].iterations]
     shown = st.select_slider(
         "iteration shown",
@@ -407,16 +420,12 @@ def _show_runs(lesson: FailureLesson, traces: list[Trace]) -> None:
     )
     frame = iterations.index(shown)
     columns = st.columns(len(traces))
-    for index, (column, trace) in enumerate(zip(columns, traces, strict=True)):
+    for column, trace in zip(columns, traces, strict=True):
         with column:
             st.markdown(f"##### {trace.preset.title}")
-            st.plotly_chart(
-                _state_figure(trace, frame), key=f"failures.{trace.preset.key}", width="stretch"
-            )
-            if isinstance(trace.preset.settings, ToySettings):
-                _open_in_stepper(trace.preset, index)
+            live_chart(_state_figure(trace, frame), key=f"failures.{trace.preset.key}")
     for key, figure in _histories(lesson, traces, shown).items():
-        st.plotly_chart(figure, key=f"failures.{lesson.key}.{key}", width="stretch")
+        live_chart(figure, key=f"failures.{lesson.key}.{key}")
 
 
 def _state_figure(trace: Trace, frame: int) -> go.Figure:
@@ -427,12 +436,12 @@ def _state_figure(trace: Trace, frame: int) -> go.Figure:
     return densities_figure(readout)
 
 
-def _open_in_stepper(preset: Preset, index: int) -> None:
+def _open_in_stepper(preset: Preset) -> None:
     if st.button(
         "Step through it by hand",
         key=f"failures.open.{preset.key}",
         icon=":material/open_in_new:",
-        help="Opens this experiment on the 1-D GAN page, replacing your experiment there.",
+        help=f"Opens “{preset.title}” on the 1-D GAN page, replacing your experiment there.",
     ):
         assert isinstance(preset.settings, ToySettings)
         stepper.open_experiment(preset.settings)

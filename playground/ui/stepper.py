@@ -35,6 +35,8 @@ NOTICE: SessionValue[str] = SessionValue("stepper.notice", str)
 PROBLEM: SessionValue[str] = SessionValue("stepper.problem", str)
 RUN_N: SessionValue[int] = SessionValue("stepper.run_n", lambda: 200)
 RUNNING: SessionValue[RunRequest | None] = SessionValue("stepper.running", lambda: None)
+WHOLE_PAGE: SessionValue[bool] = SessionValue("stepper.whole_page", lambda: False)
+"""Set by a press that needs the whole page to run again (Reset, Run N steps)."""
 REWIND: SessionValue[int] = SessionValue("stepper.rewind", lambda: 0)
 FORM: dict[str, SessionValue[Any]] = {
     f.name: SessionValue(f"stepper.form.{f.name}", lambda: None) for f in fields(ToySettings)
@@ -160,6 +162,19 @@ def current_gan() -> ToyGAN:
     return gan
 
 
+def fragment_gan() -> ToyGAN:
+    """This session's ToyGAN, for the part of the page a press reruns (a fragment).
+
+    After a Reset the settings form and the link outside the fragment must show the new
+    settings, so the whole page runs again instead."""
+    if WHOLE_PAGE.get():
+        WHOLE_PAGE.set(False)
+        st.rerun(scope="app")
+    gan = GAN.get()
+    assert gan is not None, "current_gan() runs first on every full run of the page"
+    return gan
+
+
 def open_experiment(settings: ToySettings) -> NoReturn:
     """Go to the stepper page with a new experiment built from `settings`; it replaces this
     session's experiment there."""
@@ -264,7 +279,7 @@ PROGRESS_EVERY_S = 0.1
 
 
 def step_buttons(gan: ToyGAN) -> None:
-    """D step, G step, k D + 1 G, Run N steps (N chosen) and Reset; then a Run in progress."""
+    """D step, G step, k D + 1 G, Run N steps (N chosen) and Reset."""
     limit = run_limit(gan.settings)
     if not RUN_N.exists() or RUN_N.get() > limit:
         RUN_N.set(min(RUN_N.get(), limit))  # the N field's default, or its new maximum
@@ -281,6 +296,14 @@ def step_buttons(gan: ToyGAN) -> None:
         )  # fmt: skip
         st.button("Run N steps", key=RUN, on_click=_start_run, help="N times (k D + 1 G)")
         st.button("Reset", key=RESET, on_click=_reset, help="new networks from the seed")
+
+
+def run_in_progress(gan: ToyGAN) -> None:
+    """A Run press, carried on with a progress bar and Stop (nothing when no Run is on).
+
+    This runs in the whole page's script, not in the part a press reruns: a click on Stop then
+    interrupts the running script at once, where a click inside the pressed part would wait for
+    the run to end."""
     request = RUNNING.get()
     if request is not None:
         _run_with_progress(gan, request)
@@ -320,6 +343,7 @@ def _start_run() -> None:
         return
     RUNNING.set(RunRequest(total=RUN_N.get(), start_step=gan.current.step))
     NOTICE.set("")
+    WHOLE_PAGE.set(True)  # the run is carried on by the whole page (see run_in_progress)
 
 
 def _stop_run() -> None:
@@ -374,7 +398,7 @@ def _progress_text(request: RunRequest) -> str:
     if request.done >= 5 and elapsed > 0.5:
         left = elapsed / request.done * (request.total - request.done)
         text += f" · about {left:.0f} s left"
-    return text
+    return text + " · other presses wait for the run to end; Stop ends it now"
 
 
 def _reset() -> None:
@@ -388,6 +412,7 @@ def _reset() -> None:
     _fill_form(settings, force=True)
     REWIND.set(0)
     NOTICE.set(f"Reset: new networks from seed {settings.seed}.")
+    WHOLE_PAGE.set(True)
 
 
 def press_summary(gan: ToyGAN) -> None:

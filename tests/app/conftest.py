@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable
+from typing import Any
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -20,6 +24,19 @@ def open_page(page: str | None = None, timeout: float = 60) -> AppTest:
         at.switch_page(f"../pages/{page}")
         at.run()
     return at
+
+
+def live_charts(at: AppTest) -> list[dict[str, Any]]:
+    """The figures of the page's live charts (playground.ui.live_chart), in page order, as
+    plotly.js receives them."""
+    return [json.loads(json.loads(e.proto.json)["figure"]) for e in at.get("bidi_component")]
+
+
+def numbers(array: Any) -> np.ndarray:
+    """An array of a shipped figure: a plain list, or plotly's base64 typed array."""
+    if isinstance(array, dict):
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"])
+    return np.asarray(array, dtype=float)
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from playground.failures import (
 )
 from playground.ui import failures, stepper
 from playground.ui.failures import LessonRun, LessonRuns, StillTraining, TrainingProgress
-from tests.app.conftest import open_page
+from tests.app.conftest import live_charts, open_page
 
 PAGE = "failure_modes.py"
 
@@ -49,7 +49,7 @@ def test_the_page_offers_every_lesson_and_trains_nothing_before_run() -> None:
     assert not at.exception
     assert [t.label for t in at.tabs] == [lesson.title for lesson in LESSONS.values()]
     assert len(at.info) == len(LESSONS)
-    assert not at.get("plotly_chart")
+    assert not live_charts(at)
     text = " ".join(m.value for m in at.markdown)
     assert "*digits covered*" in text and "classes covered" not in text  # the MNIST page's words
 
@@ -59,7 +59,7 @@ def test_run_shows_the_cores_verdicts_and_survives_a_page_switch() -> None:
     lesson = lesson_for_seed("vanishing_gradients", 2)
     expected = [f"**{p.title}**: {verdict(run_preset(p))}" for p in lesson.presets]
     assert verdicts(at) == expected
-    assert len(at.get("plotly_chart")) == 2 + 3  # one state per run + three histories
+    assert len(live_charts(at)) == 2 + 3  # one state per run + three histories
     at.switch_page("../pages/bce_loss.py").run()
     at.switch_page(f"../pages/{PAGE}").run()
     assert not at.exception
@@ -71,7 +71,7 @@ def test_mode_collapse_runs_show_the_ring_for_each_run() -> None:
     texts = verdicts(at)
     assert texts[0].startswith(f"**{LESSONS['mode_collapse'].failure.title}**: collapsed")
     assert "covers" in texts[1]
-    assert len(at.get("plotly_chart")) == 2 + 2
+    assert len(live_charts(at)) == 2 + 2
     at.select_slider(key="failures.frame.mode_collapse").set_value(0).run()
     assert not at.exception
 

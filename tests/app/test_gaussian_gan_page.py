@@ -3,11 +3,13 @@ rewind brings the numbers back, links set and lock settings, bad links show an e
 
 from __future__ import annotations
 
+import numpy as np
 from streamlit.testing.v1 import AppTest
 
+from playground.figures import toy as figures
 from playground.toy import ToyGAN, ToySettings
 from playground.ui import stepper
-from tests.app.conftest import ENTRY, open_page
+from tests.app.conftest import ENTRY, live_charts, numbers, open_page
 
 PAGE = "gaussian_gan.py"
 
@@ -150,3 +152,16 @@ def test_two_sessions_never_share_a_model() -> None:
     second.run()
     assert metrics(first)["D updates"] == "2" and metrics(second)["D updates"] == "0"
     assert first.session_state[stepper.GAN.key] is not second.session_state[stepper.GAN.key]
+
+
+def test_the_charts_draw_the_cores_numbers_after_a_press() -> None:
+    at = press(open_page(PAGE), stepper.D_STEP)
+    charts = live_charts(at)
+    core = ToyGAN(ToySettings())
+    core.d_step()
+    expected = figures.all_figures(core.readout(), core.curves())
+    assert len(charts) == len(expected) == 6
+    for sent, figure in zip(charts, expected.values(), strict=True):
+        assert [trace["name"] for trace in sent["data"]] == [trace.name for trace in figure.data]
+    d_x = numbers(charts[1]["data"][0]["y"])  # the discriminator chart: D(x) after the D step
+    assert np.allclose(d_x, core.readout().d_x, atol=1e-12)

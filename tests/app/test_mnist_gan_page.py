@@ -140,7 +140,9 @@ def test_a_bad_hosting_setting_is_reported_by_name_instead_of_a_traceback(
     monkeypatch.setenv("PLAYGROUND_GPU_SLOTS", "0")
     at = open_page(PAGE)
     assert not at.exception
-    assert "PLAYGROUND_GPU_SLOTS) must be a whole number in [1, 64], got 0" in " ".join(e.value for e in at.error)
+    assert "PLAYGROUND_GPU_SLOTS) must be a whole number in [1, 64], got 0" in " ".join(
+        e.value for e in at.error
+    )
     assert "Train" not in [b.label for b in at.button]
 
 

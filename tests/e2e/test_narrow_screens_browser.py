@@ -63,7 +63,7 @@ def settled(page: Page) -> None:
     """Wait for the script to finish and every chart to be drawn (plotly mounts after it)."""
     wait_for_idle(page)
     page.wait_for_function(
-        "() => [...document.querySelectorAll('[data-testid=stPlotlyChart]')]"
+        "() => [...document.querySelectorAll('[data-testid=stPlotlyChart], .live-chart')]"
         ".every((chart) => chart.querySelector('.main-svg'))"
     )
 
