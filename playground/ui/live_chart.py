@@ -70,9 +70,7 @@ export default function ({parentElement, data}) {
 }
 """
 
-_component = st.components.v2.component(
-    "gan-playground.live_chart", js=_JS, isolate_styles=False
-)
+_component = st.components.v2.component("gan-playground.live_chart", js=_JS, isolate_styles=False)
 
 
 def figure_json(figure: go.Figure) -> str:

@@ -86,7 +86,9 @@ def test_mode_coverage_counts_modes_with_a_quarter_of_their_share() -> None:
 
 
 def test_ring_settings_are_validated_with_the_field_and_range() -> None:
-    with pytest.raises(RingSettingsError, match=r"lr_g must be a number in \[1e-05, 0.1\], got 0.5"):
+    with pytest.raises(
+        RingSettingsError, match=r"lr_g must be a number in \[1e-05, 0.1\], got 0.5"
+    ):
         RingSettings(lr_g=0.5).validate()
     with pytest.raises(RingSettingsError, match="modes must be a whole number"):
         RingSettings(modes=2.5).validate()  # type: ignore[arg-type]

@@ -537,7 +537,9 @@ def test_manager_settings_come_from_the_environment_and_are_checked(tmp_path: Pa
     assert ManagerSettings().cpu_threads == 0  # made in code: torch's thread count is left alone
     with pytest.raises(ConfigError, match="PLAYGROUND_GPU_SLOTS must be an integer"):
         ManagerSettings.from_env({**env, "PLAYGROUND_GPU_SLOTS": "two"})
-    with pytest.raises(ConfigError, match=r"PLAYGROUND_MAX_JOBS_PER_OWNER\) must be a whole number in \[1, 64\]"):
+    with pytest.raises(
+        ConfigError, match=r"PLAYGROUND_MAX_JOBS_PER_OWNER\) must be a whole number in \[1, 64\]"
+    ):
         ManagerSettings.from_env({**env, "PLAYGROUND_MAX_JOBS_PER_OWNER": "0"})
 
 
