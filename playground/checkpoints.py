@@ -10,7 +10,6 @@ is loaded into, so a corrupt, truncated, foreign or wrong-shaped file is refused
 from __future__ import annotations
 
 import json
-import math
 import os
 import tempfile
 from collections.abc import Callable
@@ -290,11 +289,20 @@ def _group_value(key: str, saved: Any, fresh: Any, part: str) -> Any:
     return saved
 
 
+MAX_GROUP_NUMBER = 1e6
+"""The largest optimizer setting (learning rate, weight decay, ...) a checkpoint may hold: far
+above any our trainers use (<= 0.1), and small enough that Adam's float32 step size
+lr / (1 - beta1**t) cannot overflow (1 - beta1 >= 1.1e-16 for any double below 1)."""
+
+
 def _group_number(key: str, value: Any, label: str) -> int | float:
-    """A finite number >= 0; Adam's betas below 1 and its eps above 0, because Adam divides by
-    1 - beta**t and by sqrt(v) + eps."""
-    if not (_is_number(value) and math.isfinite(value)):
-        raise CheckpointError(f"{label} must be a finite number, got {_short(value)}")
+    """A finite number in [0, MAX_GROUP_NUMBER]; Adam's betas below 1 and its eps above 0,
+    because Adam divides by 1 - beta**t and by sqrt(v) + eps."""
+    # Compared, not converted: math.isfinite(10**400) raises OverflowError. NaN fails both.
+    if not (_is_number(value) and -MAX_GROUP_NUMBER <= value <= MAX_GROUP_NUMBER):
+        raise CheckpointError(
+            f"{label} must be a finite number of at most {MAX_GROUP_NUMBER:g}, got {_short(value)}"
+        )
     above_low = value > 0 if key == "eps" else value >= 0
     below_high = value < 1 if key == "betas" else True
     if not (above_low and below_high):
