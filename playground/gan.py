@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import torch
@@ -80,6 +80,18 @@ class StepRecord:
             "d_grad_norm": self.d_grad_norm,
             "g_grad_norm": self.g_grad_norm,
         }
+
+
+D_STATS = ("d_loss", "d_loss_real", "d_loss_fake", "d_real", "d_fake", "d_grad_norm")
+"""The numbers one D update returns (`GANStepper.d_update`), in order."""
+G_STATS = ("g_loss", "d_fake", "g_grad_norm")
+"""The numbers one G update returns (`GANStepper.g_update`), in order."""
+
+
+def _named(names: tuple[str, ...], values: list[float]) -> dict[str, float]:
+    if len(values) != len(names):
+        raise ValueError(f"expected {len(names)} numbers ({', '.join(names)}), got {len(values)}")
+    return dict(zip(names, values, strict=True))
 
 
 @dataclass(frozen=True)
@@ -238,11 +250,11 @@ class GANStepper:
 
     def d_step(self) -> StepRecord:
         """Exactly one discriminator update on one mini-batch of real and fake samples."""
-        return self._d_record(self.d_update().tolist())
+        return self.d_record(self.d_update())
 
     def g_step(self) -> StepRecord:
         """Exactly one generator update."""
-        return self._g_record(self.g_update().tolist())
+        return self.g_record(self.g_update())
 
     def step(self, k_d: int = 1) -> StepRecord:
         """One training iteration: k_d discriminator updates, then one generator update on the
@@ -261,39 +273,62 @@ class GANStepper:
         for _ in range(iterations):
             stats = self.iteration(k_d)
         assert stats is not None
+        return self.iteration_record(stats)
+
+    # -- records from stats tensors ----------------------------------------------------------
+
+    def d_record(self, stats: Tensor) -> StepRecord:
+        """The record of one d_update() from the D_STATS it returned (one host sync)."""
+        return StepRecord("d", self.d_steps, self.g_steps, **_named(D_STATS, stats.tolist()))
+
+    def g_record(self, stats: Tensor) -> StepRecord:
+        """The record of one g_update() from the G_STATS it returned (one host sync)."""
+        return StepRecord("g", self.d_steps, self.g_steps, **_named(G_STATS, stats.tolist()))
+
+    def iteration_record(self, stats: Tensor) -> StepRecord:
+        """The "dg" record of one iteration() from the stats it returned: the last D update's
+        numbers (its D(G(z)) included) with the G update's loss and gradient norm."""
         values = stats.tolist()
-        d_record = self._d_record(values[:6])
-        g_record = self._g_record(values[6:])
-        return replace(
-            d_record,
-            kind="dg",
-            g_steps=self.g_steps,
-            g_loss=g_record.g_loss,
-            g_grad_norm=g_record.g_grad_norm,
+        d_stats = _named(D_STATS, values[: len(D_STATS)])
+        g_stats = _named(G_STATS, values[len(D_STATS) :])
+        return StepRecord(
+            "dg",
+            self.d_steps,
+            self.g_steps,
+            **d_stats,
+            g_loss=g_stats["g_loss"],
+            g_grad_norm=g_stats["g_grad_norm"],
         )
 
-    def _d_record(self, v: list[float]) -> StepRecord:
-        return StepRecord(
-            kind="d",
-            d_steps=self.d_steps,
-            g_steps=self.g_steps,
-            d_loss=v[0],
-            d_loss_real=v[1],
-            d_loss_fake=v[2],
-            d_real=v[3],
-            d_fake=v[4],
-            d_grad_norm=v[5],
-        )
+    def advance(self, iterations: int, k_d: int) -> None:
+        """Count `iterations` iterations of k_d D updates and one G update that ran outside this
+        stepper's own loop (a replayed CUDA graph of its d_update / g_update)."""
+        self.d_steps += iterations * k_d
+        self.g_steps += iterations
 
-    def _g_record(self, v: list[float]) -> StepRecord:
-        return StepRecord(
-            kind="g",
-            d_steps=self.d_steps,
-            g_steps=self.g_steps,
-            g_loss=v[0],
-            d_fake=v[1],
-            g_grad_norm=v[2],
-        )
+    # -- hyper-parameters ----------------------------------------------------------------------
+
+    def retune(
+        self,
+        lr_d: float,
+        lr_g: float,
+        betas: tuple[float, float] | None = None,
+        momentum: float | None = None,
+        g_loss: str | None = None,
+    ) -> None:
+        """Change the learning rates (and Adam's betas or SGD's momentum, and G's loss) in place:
+        the optimizers keep their state (moments, step counts), so training continues smoothly."""
+        if g_loss is not None and g_loss not in G_LOSSES:
+            raise ValueError(f"g_loss must be one of {G_LOSSES}, got {g_loss!r}")
+        for optimizer, lr in ((self.d_opt, lr_d), (self.g_opt, lr_g)):
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+                if betas is not None:
+                    group["betas"] = betas
+                if momentum is not None:
+                    group["momentum"] = momentum
+        if g_loss is not None:
+            self.g_loss = g_loss
 
     # -- rewind ----------------------------------------------------------------------------
 

@@ -762,14 +762,14 @@ class ToyGAN:
 
     def _apply_hyperparameters(self) -> None:
         s = self.settings
-        for optimizer, lr in ((self.stepper.d_opt, s.lr_d), (self.stepper.g_opt, s.lr_g)):
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-                if s.optimizer == "adam":
-                    group["betas"] = (s.beta1, s.beta2)
-                else:
-                    group["momentum"] = s.momentum
-        self.stepper.g_loss = s.g_loss
+        adam = s.optimizer == "adam"
+        self.stepper.retune(
+            s.lr_d,
+            s.lr_g,
+            betas=(s.beta1, s.beta2) if adam else None,
+            momentum=None if adam else s.momentum,
+            g_loss=s.g_loss,
+        )
 
     # -- read-outs --------------------------------------------------------------------------
 

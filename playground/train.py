@@ -835,14 +835,14 @@ class Trainer(CheckpointedRun):
             done = min(iterations, graph.warmup_left)
             if done:
                 stats = graph.warm_up(done)
-                self._count(done)
+                self.stepper.advance(done, self.settings.k_d)
             if graph.warmup_left == 0 and done < iterations and not self._capture(graph):
                 return self.stepper.run(iterations - done, self.settings.k_d)
         if done < iterations:
             stats = graph.replay(iterations - done)
-            self._count(iterations - done)
+            self.stepper.advance(iterations - done, self.settings.k_d)
         assert stats is not None
-        return self._record(stats)
+        return self.stepper.iteration_record(stats)
 
     def _capture(self, graph: CudaGraphStep) -> bool:
         """Capture the graph; on failure switch to the eager loop for good and say why."""
@@ -857,23 +857,6 @@ class Trainer(CheckpointedRun):
             return False
         graph.fingerprint = state_fingerprint(self.stepper)
         return True
-
-    def _count(self, iterations: int) -> None:
-        self.stepper.d_steps += iterations * self.settings.k_d
-        self.stepper.g_steps += iterations
-
-    def _record(self, stats: Tensor) -> StepRecord:
-        """The StepRecord of one iteration's [d stats, g stats], as GANStepper.run builds it."""
-        values = stats.tolist()
-        d_record = self.stepper._d_record(values[:6])
-        g_record = self.stepper._g_record(values[6:])
-        return replace(
-            d_record,
-            kind="dg",
-            g_steps=self.stepper.g_steps,
-            g_loss=g_record.g_loss,
-            g_grad_norm=g_record.g_grad_norm,
-        )
 
     # -- samples -------------------------------------------------------------------------------
 
@@ -960,13 +943,7 @@ class Trainer(CheckpointedRun):
                 "a resumed run can change only the learning rates, betas and epochs; "
                 f"these differ from the checkpoint: {', '.join(changed)}"
             )
-        for optimizer, lr in (
-            (self.stepper.g_opt, settings.lr_g),
-            (self.stepper.d_opt, settings.lr_d),
-        ):
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-                group["betas"] = (settings.beta1, settings.beta2)
+        self.stepper.retune(settings.lr_d, settings.lr_g, betas=(settings.beta1, settings.beta2))
         self.settings = replace(settings, device=self.settings.device)
         self.total_iterations = max(1, math.ceil(settings.epochs * self.steps_per_epoch))
 
