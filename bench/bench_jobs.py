@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 from streamlit.testing.v1 import AppTest
 
-from playground.data import DataUnavailable, load_mnist
-from playground.jobs import JobManager, JobState, ManagerSettings, TrainingData
+from playground.data import DataUnavailable, TrainingData, load_mnist
+from playground.jobs import JobManager, JobState, ManagerSettings
 from playground.train import TrainSettings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import torch
 
-from playground.data import DataUnavailable, load_mnist, to_unit_range
+from playground.data import DataUnavailable, load_mnist
 from playground.metrics import DEFAULT_CLASSIFIER_PATH, DEFAULT_SAMPLES, load_evaluator
+from playground.pixels import uint8_to_model
 
 BUDGET_S = 1.5
 
@@ -30,7 +31,7 @@ def bench_images(n: int) -> tuple[torch.Tensor, torch.Tensor, str]:
         noise = torch.rand(n, 1, 28, 28, generator=g) * 2 - 1
         return noise, torch.arange(n) % 10, "uniform-noise images"
     pick = torch.randperm(len(mnist.test_labels), generator=g)[:n]
-    return to_unit_range(mnist.test_images[pick]), mnist.test_labels[pick], "MNIST test digits"
+    return uint8_to_model(mnist.test_images[pick]), mnist.test_labels[pick], "MNIST test digits"
 
 
 def main() -> None:

@@ -14,10 +14,8 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 BUDGET_S = 2.0
-MODELS_DIR = Path(__file__).resolve().parents[1] / "trained_models"
 
 
 def measure(model: str, threads: int) -> dict[str, float]:
@@ -25,14 +23,14 @@ def measure(model: str, threads: int) -> dict[str, float]:
     started = time.perf_counter()
     import torch
 
-    from playground.train import load_generator
+    from playground import shipped
     from playground.ui.jobs import generator_pictures
 
     torch.set_num_threads(threads)
     imported = time.perf_counter()
-    generator, settings, _ = load_generator(MODELS_DIR / f"{model}.safetensors")
+    loaded_model = shipped.load(model)
     loaded = time.perf_counter()
-    pictures = generator_pictures(generator, settings, seed=0, digit=None)
+    pictures = generator_pictures(loaded_model, seed=0, digit=None)
     drawn = time.perf_counter()
     assert pictures.grid.size and pictures.interpolation.size
     return {"import": imported - started, "load": loaded - imported, "pictures": drawn - loaded}

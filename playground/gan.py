@@ -82,6 +82,39 @@ class StepRecord:
         }
 
 
+@dataclass(frozen=True)
+class HistoryPoint:
+    """One point of a run's loss history: the losses and D's mean outputs of the last iteration
+    of a stretch of training, at generator step `step`, `seconds` of training into the run."""
+
+    step: int
+    epoch: float
+    seconds: float
+    d_loss: float
+    g_loss: float
+    d_real: float
+    d_fake: float
+
+    @classmethod
+    def from_record(
+        cls, record: StepRecord, step: int, epoch: float, seconds: float
+    ) -> HistoryPoint:
+        """The point of `record` (NaN for a number the record did not measure)."""
+
+        def number(value: float | None) -> float:
+            return float("nan") if value is None else float(value)
+
+        return cls(
+            step=step,
+            epoch=epoch,
+            seconds=seconds,
+            d_loss=number(record.d_loss),
+            g_loss=number(record.g_loss),
+            d_real=number(record.d_real),
+            d_fake=number(record.d_fake),
+        )
+
+
 D_STATS = ("d_loss", "d_loss_real", "d_loss_fake", "d_real", "d_fake", "d_grad_norm")
 """The numbers one D update returns (`GANStepper.d_update`), in order."""
 G_STATS = ("g_loss", "d_fake", "g_grad_norm")

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import hashlib
 import json
 import math
 import platform
@@ -40,16 +39,19 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from playground.checkpoints import (
+    SHIPPED_DIR,
     Checkpoint,
     CheckpointError,
+    file_sha256,
     load_checkpoint,
     load_state_into,
     pack_parts,
     save_checkpoint,
     update_manifest,
 )
-from playground.data import Mnist, load_mnist, to_unit_range
+from playground.data import Mnist, load_mnist
 from playground.models.classifier import FEATURE_DIM, DigitClassifier
+from playground.pixels import uint8_to_model
 from playground.settings import Range, check_fields
 
 NUM_CLASSES = 10
@@ -62,8 +64,7 @@ COLLAPSE_LARGEST_FRACTION = 0.3
 COLLAPSE_MIN_CLASSES = 8
 CLASSIFY_CHUNK = 500
 KIND = "classifier"
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CLASSIFIER_PATH = REPO_ROOT / "trained_models" / "classifier.safetensors"
+DEFAULT_CLASSIFIER_PATH = SHIPPED_DIR / "classifier.safetensors"
 
 Progress = Callable[[str], None]
 
@@ -379,7 +380,7 @@ def _check_images(images: Tensor) -> None:
     if not isinstance(images, Tensor) or not images.is_floating_point():
         kind = images.dtype if isinstance(images, Tensor) else type(images).__name__
         raise MetricsInputError(
-            f"images must be a float tensor in [-1, 1], got {kind} (use data.to_unit_range for uint8)"
+            f"images must be a float tensor in [-1, 1], got {kind} (use pixels.uint8_to_model for uint8)"
         )
     if images.dim() != 4 or tuple(images.shape[1:]) != (1, 28, 28):
         raise MetricsInputError(f"images must be (n, 1, 28, 28), got {tuple(images.shape)}")
@@ -509,7 +510,7 @@ def train_classifier(
     settings.validate()
     say = progress or (lambda message: None)
     device = torch.device(device)
-    images, labels = to_unit_range(mnist.train_images), mnist.train_labels
+    images, labels = uint8_to_model(mnist.train_images), mnist.train_labels
     generator = torch.Generator().manual_seed(settings.seed)
     steps = settings.epochs * math.ceil(len(images) / settings.batch_size)
     # Weight init and dropout draw from torch's global RNG: fork it so the seed fixes both
@@ -567,7 +568,7 @@ def classifier_accuracy(
     classifier.eval()
     correct = 0
     for chunk, chunk_labels in zip(images.split(1000), labels.split(1000), strict=True):
-        x = to_unit_range(chunk).to(device).contiguous(memory_format=torch.channels_last)
+        x = uint8_to_model(chunk).to(device).contiguous(memory_format=torch.channels_last)
         correct += (classifier(x).argmax(dim=1).cpu() == chunk_labels).sum().item()
     return correct / len(labels)
 
@@ -593,7 +594,7 @@ def build_reference(
     def embed(indices: Tensor) -> Tensor:
         chunks = [
             classifier.features(
-                to_unit_range(mnist.test_images[part])
+                uint8_to_model(mnist.test_images[part])
                 .to(device)
                 .contiguous(memory_format=torch.channels_last)
             ).cpu()
@@ -624,10 +625,6 @@ def save_classifier(
     state = {key: value.contiguous() for key, value in classifier.state_dict().items()}
     tensors = pack_parts({"classifier": state, "reference": reference.state_dict()})
     return save_checkpoint(path, Checkpoint(tensors=tensors, metadata={"kind": KIND, **metadata}))
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _device_name(device: torch.device) -> str:
@@ -684,7 +681,7 @@ def _train_command(args: argparse.Namespace) -> int:
         "test_accuracy": round(accuracy, 4),
         "reference_metrics": real_row,
         "bytes": out.stat().st_size,
-        "sha256": _sha256(out),
+        "sha256": file_sha256(out),
     }
     manifest = update_manifest(args.manifest or out.parent / "manifest.json", "classifier", entry)
     print(

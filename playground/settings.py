@@ -42,6 +42,11 @@ class Range(NamedTuple):
         return bool(above and below)
 
 
+def is_whole_number(value: object) -> bool:
+    """An int that is not a bool (True is an int to Python, never a count to a person)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 Ranges = Mapping[str, "Range | tuple[float, float]"]
 Choices = Mapping[str, tuple[str, ...]]
 
@@ -89,4 +94,11 @@ def check_fields(
         raise error(join_problems(problems))
 
 
-__all__ = ["Range", "check_fields", "field_problems", "join_problems", "shown"]
+__all__ = [
+    "Range",
+    "check_fields",
+    "field_problems",
+    "is_whole_number",
+    "join_problems",
+    "shown",
+]

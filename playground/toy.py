@@ -28,6 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from playground.gan import GANStepper, Snapshot, StepRecord, frozen
+from playground.history import halve_older
 from playground.losses import (
     G_LOSSES,
     LOG4,
@@ -37,6 +38,7 @@ from playground.losses import (
     kl_divergence,
     optimal_discriminator,
 )
+from playground.seeds import TOY_BATCHES, TOY_EVALUATION, TOY_INIT, stream_seed
 from playground.settings import check_fields, field_problems, join_problems, shown
 
 NOISE_KINDS = ("uniform", "gaussian")
@@ -171,12 +173,6 @@ def _parse(name: str, text: str, kind: type) -> object:
 
 
 # -- data and networks --------------------------------------------------------------------------
-
-
-def stream_seed(seed: int, purpose: str) -> int:
-    """An independent seed per purpose ("init", "batches", "evaluation") derived from one seed."""
-    words = [seed, *purpose.encode()]
-    return int(np.random.SeedSequence(words).generate_state(1, dtype=np.uint64)[0] >> 1)
 
 
 def sample_noise(kind: str, count: int, dim: int, generator: torch.Generator) -> Tensor:
@@ -511,11 +507,11 @@ class ToyGAN:
     def __init__(self, settings: ToySettings, limits: HistoryLimits | None = None) -> None:
         self.settings = settings.validate()
         self.limits = limits or HistoryLimits()
-        init = torch.Generator().manual_seed(stream_seed(settings.seed, "init"))
+        init = torch.Generator().manual_seed(stream_seed(settings.seed, TOY_INIT))
         generator = make_generator(settings, init)
         discriminator = make_discriminator(settings, init)
         self.source = ToySource(
-            settings, torch.Generator().manual_seed(stream_seed(settings.seed, "batches"))
+            settings, torch.Generator().manual_seed(stream_seed(settings.seed, TOY_BATCHES))
         )
         self.stepper = GANStepper(
             generator,
@@ -525,7 +521,7 @@ class ToyGAN:
             source=self.source,
             g_loss=settings.g_loss,
         )
-        evaluation = torch.Generator().manual_seed(stream_seed(settings.seed, "evaluation"))
+        evaluation = torch.Generator().manual_seed(stream_seed(settings.seed, TOY_EVALUATION))
         # Fixed evaluation noise: the density and the shown fakes move only when G moves.
         self.eval_noise = sample_noise(
             settings.noise, self.EVAL_SAMPLES, settings.noise_dim, evaluation
@@ -705,8 +701,7 @@ class ToyGAN:
             for i in with_snapshot[1::2]:
                 self.entries[i] = replace(self.entries[i], snapshot=None)
         if len(self.entries) > limits.entries:
-            old = len(self.entries) - limits.recent
-            self.entries[:old] = self.entries[:old:2]  # keeps the start (index 0)
+            self.entries[:] = halve_older(self.entries, limits.recent)  # keeps the start (index 0)
 
     # -- rewind -----------------------------------------------------------------------------
 
@@ -990,5 +985,4 @@ __all__ = [
     "sample_noise",
     "silverman_bandwidth",
     "single_threaded",
-    "stream_seed",
 ]

@@ -7,15 +7,18 @@ Sample grids and interpolation rows come from figures.mnist (`sample_grid`, `ima
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from playground.figures.style import GEN, OPTIMAL, REAL, base_layout
 
+REAL_ROW = "real test digits"
 VAE_COLOUR = "#9467bd"
-MODEL_COLOURS = {"VAE": VAE_COLOUR, "DCGAN": GEN, "real test digits": REAL}
+MODEL_COLOURS = {"VAE": VAE_COLOUR, "DCGAN": GEN, REAL_ROW: REAL}
 """One colour per row of the comparison, used by every picture on the page."""
 
 COMPARED_METRICS = (
@@ -29,6 +32,17 @@ METRIC_COLUMNS = 2
 STROKE_THRESHOLD = 0.1
 """Pixels brighter than this (on 0 = black .. 1 = white) count as part of a stroke."""
 STROKE_BINS = 18
+TABLE_COLUMNS = {
+    "fid": ("FID ↓", "{:.1f}"),
+    "inception_score": ("IS ↑", "{:.2f}"),
+    "classes_covered": ("digits covered", "{:.0f}/10"),
+    "largest_class_fraction": ("largest digit share", "{:.0%}"),
+    "precision": ("precision ↑", "{:.2f}"),
+    "recall": ("recall ↑", "{:.2f}"),
+    "n": ("samples", "{:,}"),
+    "epoch": ("kept epoch", "{}"),
+}
+"""Metric key -> (column title, how its values are written)."""
 
 
 def _colour(name: str) -> str:
@@ -121,3 +135,29 @@ def grey_share(pixels: np.ndarray, low: float = 0.25, high: float = 0.75) -> flo
     if strokes.size == 0:
         return 0.0
     return float(((strokes > low) & (strokes < high)).mean())
+
+
+def comparison_rows(
+    metrics: Mapping[str, Mapping[str, Any]], real: Mapping[str, Any] | None
+) -> dict[str, dict[str, Any]]:
+    """{row name: metrics}: each model's kept-epoch metrics (by its name), then the real test
+    digits (REAL_ROW). Models without metrics have no row."""
+    rows = {name: dict(values) for name, values in metrics.items() if values}
+    if real is not None:
+        rows[REAL_ROW] = dict(real)
+    return rows
+
+
+def metrics_table(rows: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """The rows as a table of text with the course's column names ("–" where a row has no value,
+    e.g. the real digits have no training epoch)."""
+    return pd.DataFrame(
+        [
+            {
+                title: "–" if row.get(key) is None else form.format(row[key])
+                for key, (title, form) in TABLE_COLUMNS.items()
+            }
+            for row in rows.values()
+        ],
+        index=list(rows),
+    )

@@ -1,4 +1,4 @@
-"""Pictures of the MNIST GAN page: loss curves, sample grids, a latent interpolation row.
+"""Pictures of the MNIST pages: loss curves, sample grids, a latent interpolation row, reconstructions.
 
 Sample grids are images (uint8 numpy arrays built with torchvision's make_grid), not plotly
 figures: the page sends one PNG per refresh, which is far lighter than a heatmap per digit.
@@ -7,6 +7,7 @@ figures: the page sends one PNG per refresh, which is far lighter than a heatmap
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas  # noqa: F401  (see below)
@@ -17,7 +18,9 @@ from torch import Tensor
 from torchvision.utils import make_grid
 
 from playground.figures.style import DISC, FAKE, GEN, OPTIMAL, REAL, base_layout
-from playground.jobs import HistoryPoint
+from playground.gan import HistoryPoint
+from playground.pixels import to_shown
+from playground.shipped import Samples
 
 GRID_PADDING = 2
 
@@ -56,26 +59,9 @@ def loss_curves(history: Sequence[HistoryPoint], title: str = "Training curves")
     return fig
 
 
-def to_unit_images(images: Tensor | np.ndarray) -> Tensor:
-    """uint8 (n, 28, 28) or float (n, 1, 28, 28) in [-1, 1] -> float (n, 1, 28, 28) in [0, 1]."""
-    # A copy: snapshots hand out read-only arrays, which torch must not wrap in place.
-    tensor = torch.from_numpy(images.copy()) if isinstance(images, np.ndarray) else images
-    if tensor.dtype == torch.uint8:
-        tensor = tensor.float() / 255.0
-    else:
-        tensor = (tensor.detach().float().cpu() + 1.0) / 2.0
-    if tensor.dim() == 3:
-        tensor = tensor.unsqueeze(1)
-    if tensor.dim() != 4 or tensor.shape[1] != 1:
-        raise ValueError(
-            f"expected images (n, 28, 28) or (n, 1, 28, 28), got {tuple(tensor.shape)}"
-        )
-    return tensor.clamp(0.0, 1.0)
-
-
 def sample_grid(images: Tensor | np.ndarray, per_row: int = 10) -> np.ndarray:
     """Digits tiled `per_row` to a row with a 2 px dark border: one grayscale uint8 image."""
-    grid = make_grid(to_unit_images(images), nrow=per_row, padding=GRID_PADDING, pad_value=0.0)
+    grid = make_grid(to_shown(images), nrow=per_row, padding=GRID_PADDING, pad_value=0.0)
     return (grid[0] * 255).round().to(torch.uint8).numpy()
 
 
@@ -84,13 +70,26 @@ def image_row(images: Tensor | np.ndarray) -> np.ndarray:
     return sample_grid(images, per_row=len(images))
 
 
-def interpolation_noise(start: Tensor, end: Tensor, steps: int) -> Tensor:
-    """Noise vectors on the straight line z_t = (1 - t) z_start + t z_end, t = 0 .. 1 (steps)."""
-    if steps < 2:
-        raise ValueError(f"steps must be at least 2, got {steps}")
-    if start.shape != end.shape or start.dim() != 1:
-        raise ValueError(
-            f"start and end must be two noise vectors of one shape, got {start.shape}, {end.shape}"
-        )
-    t = torch.linspace(0.0, 1.0, steps, dtype=start.dtype).unsqueeze(1)
-    return (1 - t) * start + t * end
+def reconstruction_grid(real_and_rebuilt: Tensor) -> np.ndarray:
+    """Two rows: the first half of the images (real digits) above the second (what a model
+    rebuilt of each)."""
+    return sample_grid(real_and_rebuilt, per_row=len(real_and_rebuilt) // 2)
+
+
+@dataclass(frozen=True, eq=False)  # arrays have no single truth value to compare
+class SamplePictures:
+    """What a page shows of a model's samples: the grid (8 to a row), the latent interpolation
+    row, and the samples' pixels in [0, 1] (n, 1, 28, 28) for the stroke histogram."""
+
+    grid: np.ndarray
+    interpolation: np.ndarray
+    pixels: np.ndarray
+
+
+def sample_pictures(samples: Samples) -> SamplePictures:
+    """The pictures of one `shipped.sample_digits` draw."""
+    return SamplePictures(
+        grid=sample_grid(samples.images, 8),
+        interpolation=image_row(samples.interpolation),
+        pixels=to_shown(samples.images).numpy(),
+    )

@@ -17,6 +17,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from playground.figures.style import DISC, FAKE, GEN, OPTIMAL, REAL
+from playground.history import thinned_indices
 from playground.losses import LOG4
 from playground.toy import Curves, Readout
 
@@ -197,10 +198,7 @@ def stable_range(values: np.ndarray, pad: float = 0.05) -> list[float]:
 
 def thinned(curves: Curves) -> np.ndarray:
     """Indices of at most ~MAX_HISTORY_POINTS steps, always keeping the latest."""
-    n = curves.step.size
-    stride = max(1, math.ceil(n / MAX_HISTORY_POINTS))
-    index = np.arange(0, n, stride)
-    return index if n == 0 or index[-1] == n - 1 else np.append(index, n - 1)
+    return thinned_indices(curves.step.size, MAX_HISTORY_POINTS)
 
 
 def _span(step: np.ndarray) -> tuple[float, float]:

@@ -10,30 +10,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import streamlit as st
-import torch
-from torch import nn
 
-from playground import jobs
-from playground.checkpoints import CheckpointError, file_version
-from playground.data import DataUnavailable
+from playground import jobs, shipped
+from playground.checkpoints import CheckpointError
+from playground.data import DataUnavailable, load_training_data
 from playground.figures import mnist as figures
 from playground.jobs import JobManager, JobSnapshot, JobState
 from playground.losses import G_LOSSES
-from playground.train import TrainSettings, generate, load_generator
+from playground.shipped import ShippedModel
+from playground.train import MODELS, TrainSettings
 from playground.ui.layout import errors_shown
 from playground.ui.state import SessionValue, owner_id
 
 REFRESH_S = 1.0
 """How often the live panel redraws (plots are thinned; one sample grid image per job)."""
-MODELS_DIR = Path(__file__).resolve().parents[2] / "trained_models"
-MODEL_LABELS = {"dcgan": "DCGAN", "cgan": "cGAN (conditional)"}
-GRID_SAMPLES = 64
-INTERPOLATION_STEPS = 10
+MODEL_LABELS = {name: shipped.LABELS[name] for name in MODELS}
 BATCH_SIZES = (32, 64, 128, 256, 512)
 
 _NOISE_SEED: SessionValue[int] = SessionValue("mnist.noise_seed", lambda: 0)
@@ -52,7 +47,7 @@ def job_manager() -> JobManager:
     """The process's one JobManager (limits from PLAYGROUND_* variables; see the README)."""
     return JobManager(
         jobs.ManagerSettings.from_env(),
-        data=jobs.load_training_data,
+        data=load_training_data,
         evaluator=jobs.shipped_evaluator,
     )
 
@@ -93,7 +88,7 @@ def session_owner() -> str:
 def data_problem() -> str | None:
     """None when jobs have training data; else the message saying how to get MNIST."""
     try:
-        jobs.load_training_data()
+        load_training_data()
     except DataUnavailable as exc:
         return str(exc)
     return None
@@ -105,13 +100,9 @@ def data_problem() -> str | None:
 
 def device_note(manager: JobManager) -> str:
     """Where jobs train and how the server shares it."""
-    if torch.cuda.is_available():
-        where = f"GPU ({torch.cuda.get_device_name(0)}, {torch.cuda.device_count()} in all)"
-    else:
-        where = "CPU (this server has no GPU)"
     s = manager.settings
     return (
-        f"Jobs train on the {where}. {s.gpu_slots} job(s) train at a time on this server, at most "
+        f"Jobs train on the {jobs.compute_description()}. {s.gpu_slots} job(s) train at a time on this server, at most "
         f"{s.max_jobs_per_owner} of yours; the others wait in the queue."
     )
 
@@ -130,7 +121,7 @@ def model_picker() -> str:
 
 def settings_form(model: str, manager: JobManager) -> TrainSettings | None:
     """The training settings as a TrainSettings when "Train" is pressed (validated on submit)."""
-    default = TrainSettings(model=model, epochs=1.0 if not torch.cuda.is_available() else 5.0)
+    default = TrainSettings(model=model, epochs=5.0 if jobs.has_gpu() else 1.0)
     with st.form(f"train_{model}"):
         c1, c2, c3, c4 = st.columns(4)
         epochs = c1.number_input(
@@ -379,69 +370,37 @@ def metrics_text(metrics: Mapping[str, Any], step: int | None) -> str:
 
 @dataclass(frozen=True)
 class GeneratorPictures:
-    """What the page shows of a generator: a sample grid and a latent interpolation row."""
+    """What the page shows of a generator: a sample grid, its caption and a latent interpolation."""
 
     grid: np.ndarray
     caption: str
     interpolation: np.ndarray
 
 
-def generator_pictures(
-    generator: nn.Module, settings: TrainSettings, seed: int, digit: int | None
-) -> GeneratorPictures:
+def generator_pictures(model: ShippedModel, seed: int, digit: int | None) -> GeneratorPictures:
     """Samples from noise drawn with `seed` (cGAN: `digit`, or row r = digit r), and G along the
     straight line between the grid's first two noise vectors."""
-    if settings.conditional:
-        per_digit = GRID_SAMPLES // 8
-        labels = (
-            torch.arange(10).repeat_interleave(per_digit)
-            if digit is None
-            else torch.full((GRID_SAMPLES,), digit)
-        )
-    else:
-        labels = None
-    n = GRID_SAMPLES if labels is None else len(labels)
-    noise = torch.randn(n, settings.z_dim, generator=torch.Generator().manual_seed(seed))
-    images = generate(generator, noise, labels)
-    line = figures.interpolation_noise(noise[0], noise[1], INTERPOLATION_STEPS)
-    line_labels = None if labels is None else labels[:1].expand(INTERPOLATION_STEPS)
-    row = generate(generator, line, line_labels)
-    rows = "; row r shows digit r" if settings.conditional and digit is None else ""
-    return GeneratorPictures(
-        figures.sample_grid(images, 8), f"noise seed {seed}{rows}", figures.image_row(row)
-    )
-
-
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _load_shipped(path: str, mtime_ns: int) -> tuple[nn.Module, TrainSettings, dict]:
-    del mtime_ns  # part of the cache key: a replaced file is loaded afresh
-    return load_generator(path)
+    labels = shipped.digit_labels(digit) if model.conditional else None
+    pictures = figures.sample_pictures(shipped.sample_digits(model.sampler, seed, labels))
+    rows = "; row r shows digit r" if model.conditional and digit is None else ""
+    return GeneratorPictures(pictures.grid, f"noise seed {seed}{rows}", pictures.interpolation)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
-def _shipped_pictures(path: str, mtime_ns: int, seed: int, digit: int | None) -> GeneratorPictures:
-    generator, settings, _ = _load_shipped(path, mtime_ns)
-    return generator_pictures(generator, settings, seed, digit)
+def _shipped_pictures(
+    name: str, path: str, mtime_ns: int, seed: int, digit: int | None
+) -> GeneratorPictures:
+    del path, mtime_ns  # part of the cache key: a replaced file is sampled afresh
+    return generator_pictures(shipped.load(name), seed, digit)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _load_uploaded(data: bytes) -> tuple[nn.Module, TrainSettings, dict]:
-    return load_generator(data)
+def _load_uploaded(data: bytes) -> ShippedModel:
+    return shipped.load_upload(data)
 
 
-def shipped_file(model: str) -> tuple[Path, int]:
-    """trained_models/<model>.safetensors and its mtime (CheckpointError when it is missing)."""
-    path = MODELS_DIR / f"{model}.safetensors"
-    return file_version(
-        path,
-        f"The shipped {MODEL_LABELS[model]} ({path.name}) is not in trained_models/ on this "
-        f"server, so there is nothing to sample yet. `python -m playground.train {model} --out "
-        f"trained_models/{model}.safetensors` trains one; or train your own below.",
-    )
-
-
-def _digit_picker(settings: TrainSettings, key: str) -> int | None:
-    if not settings.conditional:
+def _digit_picker(model: ShippedModel, key: str) -> int | None:
+    if not model.conditional:
         return None
     choice = st.segmented_control("digit", ["all", *range(10)], default="all", key=key)
     return None if choice in (None, "all") else int(choice)
@@ -462,20 +421,19 @@ def _show(pictures: GeneratorPictures) -> None:
     st.image(pictures.interpolation, width="stretch")
 
 
-def pretrained_panel(model: str) -> None:
+def pretrained_panel(name: str) -> None:
     """The shipped generator's samples, or a clear message when it is missing."""
     try:
-        path, mtime = shipped_file(model)
-        generator, settings, meta = _load_shipped(str(path), mtime)
+        path, mtime = shipped.model_file(name)
+        model = shipped.load(name)
     except CheckpointError as exc:
-        st.info(str(exc), icon=":material/info:")
+        st.info(f"{exc} Or train your own below.", icon=":material/info:")
         return
-    digit = _digit_picker(settings, f"shipped_{model}_digit")
-    seed = _noise_button(f"shipped_{model}_noise")
-    _show(_shipped_pictures(str(path), mtime, seed, digit))
-    metrics = meta.get("metrics") or {}
-    if metrics:
-        st.caption(metrics_text(metrics, meta.get("step")))
+    digit = _digit_picker(model, f"shipped_{name}_digit")
+    seed = _noise_button(f"shipped_{name}_noise")
+    _show(_shipped_pictures(name, str(path), mtime, seed, digit))
+    if model.metrics:
+        st.caption(metrics_text(model.metrics, model.metadata.get("step")))
 
 
 def upload_cap_bytes() -> int:
@@ -501,11 +459,12 @@ def upload_panel() -> None:
         )
         return
     with errors_shown():
-        generator, settings, _ = _load_uploaded(upload.getvalue())
+        model = _load_uploaded(upload.getvalue())
+        settings = model.settings
         st.caption(
             f"{MODEL_LABELS[settings.model]}, noise size {settings.z_dim}, "
             f"trained with seed {settings.seed}"
         )
-        digit = _digit_picker(settings, "upload_digit")
+        digit = _digit_picker(model, "upload_digit")
         seed = _noise_button("upload_noise")
-        _show(generator_pictures(generator, settings, seed, digit))
+        _show(generator_pictures(model, seed, digit))

@@ -15,7 +15,8 @@ from safetensors.torch import save as save_plain_safetensors
 from streamlit import config as streamlit_config
 from streamlit.testing.v1 import AppTest
 
-from playground import jobs
+from playground import shipped as shipped_files
+from playground.data import synthetic_digits
 from playground.jobs import JobSnapshot, JobState
 from playground.train import Trainer, TrainSettings
 from playground.ui import jobs as jobs_ui
@@ -42,7 +43,7 @@ def synthetic(monkeypatch: pytest.MonkeyPatch, fresh_manager: None) -> None:
 @pytest.fixture
 def shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """trained_models/ holding a (barely trained) DCGAN and cGAN."""
-    data = jobs.synthetic_digits(64)
+    data = synthetic_digits(64)
     for model in ("dcgan", "cgan"):
         trainer = Trainer(
             TrainSettings(model=model, batch_size=32), data.images, data.labels, device="cpu"
@@ -51,7 +52,7 @@ def shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         trainer.save(
             tmp_path / f"{model}.safetensors", metrics={"fid": 123.4, "inception_score": 2.5}
         )
-    monkeypatch.setattr(jobs_ui, "MODELS_DIR", tmp_path)
+    monkeypatch.setattr(shipped_files, "MODELS_DIR", tmp_path)
     return tmp_path
 
 
@@ -149,7 +150,7 @@ def test_a_bad_hosting_setting_is_reported_by_name_instead_of_a_traceback(
 def test_a_missing_shipped_model_is_explained(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, synthetic: None
 ) -> None:
-    monkeypatch.setattr(jobs_ui, "MODELS_DIR", tmp_path)
+    monkeypatch.setattr(shipped_files, "MODELS_DIR", tmp_path)
     at = open_page(PAGE)
     assert not at.exception
     assert "dcgan.safetensors) is not in trained_models/" in " ".join(i.value for i in at.info)
@@ -188,7 +189,7 @@ def crafted_metadata(text: str) -> bytes:
 def test_an_uploaded_generator_is_sampled_and_bad_files_are_refused_with_a_message(
     synthetic: None,
 ) -> None:
-    data = jobs.synthetic_digits(64)
+    data = synthetic_digits(64)
     trainer = Trainer(
         TrainSettings(model="cgan", z_dim=16, batch_size=32), data.images, data.labels, device="cpu"
     )

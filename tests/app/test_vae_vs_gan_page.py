@@ -9,14 +9,15 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from playground import jobs
+from playground import shipped as shipped_files
+from playground.checkpoints import file_sha256
+from playground.data import synthetic_digits
 from playground.metrics import DEFAULT_CLASSIFIER_PATH
-from playground.train import Trainer, TrainSettings, VAESettings, VAETrainer, file_sha256
-from playground.ui import compare as compare_ui
+from playground.train import Trainer, TrainSettings, VAESettings, VAETrainer
 from tests.app.conftest import open_page
 
 PAGE = "vae_vs_gan.py"
-SHIPPED_MANIFEST = compare_ui.MODELS_DIR / "manifest.json"
+SHIPPED_MANIFEST = shipped_files.MODELS_DIR / "manifest.json"
 SCORES = {"vae": 111.1, "dcgan": 77.7}
 
 
@@ -39,7 +40,7 @@ def scores(model: str) -> dict:
 @pytest.fixture
 def shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """trained_models/ holding a barely trained VAE and DCGAN, and a manifest scoring both alike."""
-    data = jobs.synthetic_digits(64)
+    data = synthetic_digits(64)
     vae = VAETrainer(VAESettings(batch_size=32, device="cpu"), data.images)
     vae.run(1)
     vae.save(tmp_path / "vae.safetensors", metrics=scores("vae"))
@@ -50,7 +51,7 @@ def shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     entries = {m: {"metrics": scores(m), "classifier_sha256": sha} for m in SCORES}
     entries["classifier"] = json.loads(SHIPPED_MANIFEST.read_text())["models"]["classifier"]
     (tmp_path / "manifest.json").write_text(json.dumps({"models": entries}))
-    monkeypatch.setattr(compare_ui, "MODELS_DIR", tmp_path)
+    monkeypatch.setattr(shipped_files, "MODELS_DIR", tmp_path)
     monkeypatch.setenv("PLAYGROUND_SYNTHETIC_DATA", "1")
     return tmp_path
 
@@ -106,7 +107,7 @@ def test_missing_test_digits_say_how_to_fetch_them(
 def test_missing_models_are_explained_with_the_command_that_trains_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(compare_ui, "MODELS_DIR", tmp_path)
+    monkeypatch.setattr(shipped_files, "MODELS_DIR", tmp_path)
     at = open_page(PAGE)
     assert not at.exception and not at.error
     warning = texts(at.warning)

@@ -11,8 +11,8 @@ import pytest
 import torch
 from torch import Tensor
 
-import playground.train as train
 from playground.metrics import SampleMetrics
+from playground.train import cli
 
 N_IMAGES = 96
 
@@ -55,14 +55,14 @@ def offline_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SimpleNamesp
     images, labels = random_digits(64)
     evaluator = ScriptedEvaluator([])
     monkeypatch.setattr(
-        train,
+        cli,
         "load_mnist",
         lambda *a, **k: SimpleNamespace(train_images=images, train_labels=labels),
     )
-    monkeypatch.setattr(train, "load_evaluator", lambda *a, **k: evaluator)
+    monkeypatch.setattr(cli, "load_evaluator", lambda *a, **k: evaluator)
     classifier = tmp_path / "classifier.safetensors"
     classifier.write_bytes(b"first classifier")
-    monkeypatch.setattr(train, "DEFAULT_CLASSIFIER_PATH", classifier)
+    monkeypatch.setattr(cli, "DEFAULT_CLASSIFIER_PATH", classifier)
     return SimpleNamespace(evaluator=evaluator, classifier=classifier)
 
 

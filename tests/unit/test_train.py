@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 from safetensors.torch import save as save_plain_safetensors
 from torch import Tensor, nn
 
-import playground.train as train
 from playground.checkpoints import (
     Checkpoint,
     CheckpointError,
+    file_sha256,
     from_bytes,
     load_checkpoint,
     pack_parts,
@@ -30,6 +30,7 @@ from playground.checkpoints import (
     to_bytes,
 )
 from playground.models import ConditionalGenerator, Generator
+from playground.pixels import checked_model_images
 from playground.train import (
     CudaGraphStep,
     MnistBatches,
@@ -38,7 +39,9 @@ from playground.train import (
     TrainingDataError,
     TrainSettings,
     build_models,
+    cli,
     cuda_graph_decision,
+    generate,
     load_generator,
 )
 from tests.unit.conftest import random_digits
@@ -212,7 +215,7 @@ def test_cuda_graph_decision(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_real_batches_walk_a_seeded_permutation_per_epoch() -> None:
     images, labels = random_digits(100)
-    real = train.prepare_images(images)
+    real = checked_model_images(images)
     source = MnistBatches(real, labels, BATCH, z_dim=4, seed=5, conditional=True)
     reference = torch.Generator().manual_seed(5)
     for _ in range(2):  # two epochs of 100 // 32 = 3 batches; the last 4 images are skipped
@@ -230,14 +233,14 @@ def test_real_batches_walk_a_seeded_permutation_per_epoch() -> None:
 
 def test_fake_labels_are_uniform_digits() -> None:
     images, labels = random_digits(1000)
-    source = MnistBatches(train.prepare_images(images), labels, 1000, 4, 0, True)
+    source = MnistBatches(checked_model_images(images), labels, 1000, 4, 0, True)
     counts = torch.bincount(torch.cat([source.noise()[1] for _ in range(10)]), minlength=10)
     assert counts.sum() == 10_000 and counts.min() > 850 and counts.max() < 1150
 
 
 def test_source_state_round_trip_replays_the_same_batches() -> None:
     images, labels = random_digits()
-    source = MnistBatches(train.prepare_images(images), labels, BATCH, 4, 0, True)
+    source = MnistBatches(checked_model_images(images), labels, BATCH, 4, 0, True)
     source.real(), source.noise(), source.real()
     state = copy.deepcopy(source.state_dict())
     ahead = [source.real()[0] for _ in range(4)] + [source.noise()[0]]
@@ -565,7 +568,7 @@ def test_load_generator_from_full_and_generator_only_checkpoints(
         assert isinstance(generator, ConditionalGenerator if model == "cgan" else Generator)
         assert not generator.training and loaded_settings == trainer.settings
         assert meta["step"] == 2
-        assert torch.allclose(train.generate(generator, noise, digits), expected, atol=1e-5)
+        assert torch.allclose(generate(generator, noise, digits), expected, atol=1e-5)
     with pytest.raises(CheckpointError, match="not a valid"):
         load_generator(b"\x00" * 100)
 
@@ -583,7 +586,7 @@ def test_cli_keeps_the_best_fid_epoch_and_updates_the_manifest(
     manifest.write_text(json.dumps({"models": {"classifier": {"file": "classifier.safetensors"}}}))
     out = tmp_path / "dcgan.safetensors"
     argv = ["dcgan", "--batch-size", "16", "--seed", "4", "--out", str(out)]
-    assert train.main([*argv, "--epochs", "3", "--eval-samples", "40", "--device", "cpu"]) == 0
+    assert cli.main([*argv, "--epochs", "3", "--eval-samples", "40", "--device", "cpu"]) == 0
 
     assert len(evaluator.calls) == 3 and evaluator.calls[0][0].shape == (40, 1, 28, 28)
     assert not torch.equal(evaluator.calls[0][0], evaluator.calls[1][0])  # G moved
@@ -599,21 +602,21 @@ def test_cli_keeps_the_best_fid_epoch_and_updates_the_manifest(
     assert entry["command"].startswith(
         "python -m playground.train dcgan --epochs 3 --batch-size 16"
     )
-    assert entry["classifier_sha256"] == train.file_sha256(classifier)
+    assert entry["classifier_sha256"] == file_sha256(classifier)
 
     # The classifier is rebuilt: --rescore scores the kept checkpoint again, history stays.
     classifier.write_bytes(b"second classifier")
     evaluator.fids = [7.0]
-    assert train.main([*argv, "--rescore", "--eval-samples", "40"]) == 0
+    assert cli.main([*argv, "--rescore", "--eval-samples", "40"]) == 0
     rescored = json.loads(manifest.read_text())["models"]["dcgan"]
     assert rescored["metrics"]["fid"] == 7.0 and rescored["metrics"]["epoch"] == 2
-    assert rescored["classifier_sha256"] == train.file_sha256(classifier)
+    assert rescored["classifier_sha256"] == file_sha256(classifier)
     assert rescored["history_classifier_sha256"] == entry["classifier_sha256"]
     assert rescored["history"] == entry["history"]
     assert rescored["rescore_command"].endswith(f"--rescore --eval-samples 40 --out {out}")
     with pytest.raises(SystemExit):
-        train.main(["gan", "--out", str(out)])
-    assert train.main(["cgan", "--rescore", "--out", str(out)]) == 2  # it holds a dcgan
+        cli.main(["gan", "--out", str(out)])
+    assert cli.main(["cgan", "--rescore", "--out", str(out)]) == 2  # it holds a dcgan
 
 
 def test_cli_resumes_a_run_with_lower_learning_rates_keeping_only_a_better_epoch(
@@ -623,14 +626,14 @@ def test_cli_resumes_a_run_with_lower_learning_rates_keeping_only_a_better_epoch
     evaluator.fids = [30.0, 12.0]
     out = tmp_path / "dcgan.safetensors"
     base = ["dcgan", "--batch-size", "16", "--seed", "4", "--device", "cpu", "--eval-samples", "40"]
-    assert train.main([*base, "--epochs", "2", "--out", str(out)]) == 0
+    assert cli.main([*base, "--epochs", "2", "--out", str(out)]) == 0
     first = json.loads((tmp_path / "manifest.json").read_text())["models"]["dcgan"]
 
     # Phase 2: epochs 3-5 at a tenth of the learning rates, none better than the kept epoch 2
     # (FID 12): the file keeps epoch 2, the step counters and history go on.
     evaluator.fids = [15.0, 13.0, 14.0]
     tuned = [*base, "--epochs", "5", "--lr-g", "2e-5", "--lr-d", "2e-5"]
-    assert train.main([*tuned, "--resume-from", str(out), "--out", str(out)]) == 0
+    assert cli.main([*tuned, "--resume-from", str(out), "--out", str(out)]) == 0
     meta = load_checkpoint(out).metadata
     assert meta["metrics"]["epoch"] == 2 and meta["metrics"]["fid"] == 12.0
     entry = json.loads((tmp_path / "manifest.json").read_text())["models"]["dcgan"]
@@ -653,7 +656,7 @@ def test_cli_resumes_a_run_with_lower_learning_rates_keeping_only_a_better_epoch
         "--out",
         str(out),
     ]
-    assert train.main(changed) == 2
+    assert cli.main(changed) == 2
 
 
 def test_cli_label_accuracy_floor_prefers_a_cgan_epoch_that_draws_the_asked_digits(
@@ -667,20 +670,20 @@ def test_cli_label_accuracy_floor_prefers_a_cgan_epoch_that_draws_the_asked_digi
         evaluator.label_accuracies = [0.95, 0.80, 0.91]
         out = tmp_path / f"cgan-{floor}.safetensors"
         extra = [] if floor is None else ["--min-label-accuracy", str(floor)]
-        assert train.main([*base, *extra, "--out", str(out), "--name", out.stem]) == 0
+        assert cli.main([*base, *extra, "--out", str(out), "--name", out.stem]) == 0
         assert load_checkpoint(out).metadata["metrics"]["epoch"] == kept_epoch
         entry = json.loads((tmp_path / "manifest.json").read_text())["models"][out.stem]
         assert entry["epoch_kept"] == kept_epoch and entry["min_label_accuracy"] == floor
         assert ("--min-label-accuracy 0.9" in entry["command"]) == (floor is not None)
     # Only a cGAN has labels to check, and a floor outside [0, 1] is refused.
-    assert train.main(["dcgan", "--min-label-accuracy", "0.9", "--out", str(out)]) == 2
-    assert train.main([*base, "--min-label-accuracy", "1.5", "--out", str(out)]) == 2
+    assert cli.main(["dcgan", "--min-label-accuracy", "0.9", "--out", str(out)]) == 2
+    assert cli.main([*base, "--min-label-accuracy", "1.5", "--out", str(out)]) == 2
 
 
 def test_cli_reports_bad_settings_without_a_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert train.main(["dcgan", "--batch-size", "2", "--out", str(tmp_path / "x")]) == 2
+    assert cli.main(["dcgan", "--batch-size", "2", "--out", str(tmp_path / "x")]) == 2
     assert "batch_size must be a whole number in [8, 1024], got 2" in capsys.readouterr().err
 
 
@@ -712,7 +715,7 @@ QUICK_CLI = ["dcgan", "--batch-size", "16", "--seed", "4", "--device", "cpu"]
 def unscored_run(out: Path, epochs: str) -> None:
     """A run of `epochs` saved at `out` without evaluation (so its file holds no metrics)."""
     argv = [*QUICK_CLI, "--epochs", epochs, "--eval-every-epochs", "0", "--out", str(out)]
-    assert train.main(argv) == 0
+    assert cli.main(argv) == 0
 
 
 def test_cli_resume_with_nothing_left_to_train_says_so_in_one_line(
@@ -724,7 +727,7 @@ def test_cli_resume_with_nothing_left_to_train_says_so_in_one_line(
     again = tmp_path / "again.safetensors"
     for epochs in ("2", "1"):
         argv = [*QUICK_CLI, "--epochs", epochs, "--resume-from", str(out), "--out", str(again)]
-        assert train.main(argv) == 2
+        assert cli.main(argv) == 2
         err = capsys.readouterr().err
         assert err.startswith("error: nothing left to train: dcgan.safetensors is already at")
         assert "epoch 2 (iteration 8)" in err and "ask for more epochs" in err
@@ -740,7 +743,7 @@ def test_cli_resumes_a_run_saved_without_metrics_and_keeps_its_first_scored_epoc
     assert load_checkpoint(out).metadata["metrics"] == {}  # nothing to beat
     offline_cli.evaluator.fids = [40.0]
     argv = [*QUICK_CLI, "--epochs", "2", "--eval-samples", "40", "--resume-from", str(out)]
-    assert train.main([*argv, "--out", str(out)]) == 0
+    assert cli.main([*argv, "--out", str(out)]) == 0
     assert load_checkpoint(out).metadata["metrics"]["fid"] == 40.0
 
 
@@ -787,7 +790,7 @@ def test_cli_refuses_a_crafted_resume_file_in_one_line(
         "--out",
         str(tmp_path / "next.safetensors"),
     ]
-    assert train.main(argv) == 2
+    assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and message in err
 

@@ -13,18 +13,21 @@ import torch
 import torch.nn.functional as F
 from torch.distributions import Normal, kl_divergence
 
-import playground.train as train
 from playground.checkpoints import CheckpointError, load_checkpoint
-from playground.jobs import synthetic_digits
+from playground.data import synthetic_digits
 from playground.losses import vae_kl_divergence, vae_loss, vae_reconstruction_loss
 from playground.models import VAE, VAEConfig, VAEConfigError, VAESampler
+from playground.seeds import EVAL_NOISE_STREAM, stream_seed
 from playground.train import (
+    MnistBatches,
     SettingsError,
     Trainer,
     TrainSettings,
     VAESettings,
     VAETrainer,
     build_vae,
+    cli,
+    draw_samples,
     load_generator,
     load_vae,
 )
@@ -199,7 +202,7 @@ def test_each_step_is_one_textbook_adam_update_on_the_elbo() -> None:
     trainer.source.images = trainer.source.images.double()
     reference = copy.deepcopy(trainer.vae)
     optimizer = torch.optim.Adam(reference.parameters(), lr=1e-3, betas=(0.9, 0.999))
-    twin = train.MnistBatches(trainer.source.images, None, BATCH, 8, 0, False)
+    twin = MnistBatches(trainer.source.images, None, BATCH, 8, 0, False)
     for _ in range(4):
         real, _ = twin.real()
         eps, _ = twin.noise()
@@ -296,7 +299,7 @@ def test_cli_trains_the_vae_keeps_the_best_fid_epoch_and_updates_the_manifest(
     evaluator.fids = [50.0, 40.0, 45.0]
     out = tmp_path / "vae.safetensors"
     argv = ["vae", "--batch-size", "16", "--seed", "3", "--z-dim", "8", "--out", str(out)]
-    assert train.main([*argv, "--epochs", "3", "--eval-samples", "40", "--device", "cpu"]) == 0
+    assert cli.main([*argv, "--epochs", "3", "--eval-samples", "40", "--device", "cpu"]) == 0
     assert "-ELBO" in capsys.readouterr().out  # the progress line speaks the VAE's loss
 
     # Metrics score decoded z ~ N(0, I): the same noise every epoch, a decoder that moved.
@@ -314,27 +317,25 @@ def test_cli_trains_the_vae_keeps_the_best_fid_epoch_and_updates_the_manifest(
         f"--eval-samples 40 --keep best-fid --out {out}"
     )
     vae, settings, _ = load_vae(out)
-    images, _ = train.draw_samples(
-        VAESampler(vae), 40, train.stream_seed(3, train.EVAL_NOISE_STREAM)
-    )
+    images, _ = draw_samples(VAESampler(vae), 40, stream_seed(3, EVAL_NOISE_STREAM))
     assert torch.allclose(images, evaluator.calls[1][0], atol=1e-6)  # the kept epoch's samples
 
     evaluator.fids = [41.0]
-    assert train.main(["vae", "--rescore", "--eval-samples", "40", "--out", str(out)]) == 0
+    assert cli.main(["vae", "--rescore", "--eval-samples", "40", "--out", str(out)]) == 0
     entry = json.loads((tmp_path / "manifest.json").read_text())["models"]["vae"]
     assert entry["metrics"]["fid"] == 41.0 and entry["metrics"]["epoch"] == 2
-    assert train.main(["dcgan", "--rescore", "--out", str(out)]) == 2  # it holds a VAE
+    assert cli.main(["dcgan", "--rescore", "--out", str(out)]) == 2  # it holds a VAE
 
 
 def test_cli_refuses_options_of_the_other_kind_of_model(
     tmp_path: Path, offline_cli: SimpleNamespace, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = str(tmp_path / "x.safetensors")
-    assert train.main(["vae", "--lr-g", "1e-3", "--out", out]) == 2
+    assert cli.main(["vae", "--lr-g", "1e-3", "--out", out]) == 2
     assert "the vae does not take --lr-g" in capsys.readouterr().err
-    assert train.main(["dcgan", "--lr", "1e-3", "--hidden", "64", "--out", out]) == 2
+    assert cli.main(["dcgan", "--lr", "1e-3", "--hidden", "64", "--out", out]) == 2
     assert "the dcgan does not take --hidden, --lr" in capsys.readouterr().err
-    assert train.main(["vae", "--resume-from", out, "--out", out]) == 2
+    assert cli.main(["vae", "--resume-from", out, "--out", out]) == 2
     assert "--resume-from continues GAN runs only" in capsys.readouterr().err
-    assert train.main(["vae", "--hidden", "4", "--out", out]) == 2
+    assert cli.main(["vae", "--hidden", "4", "--out", out]) == 2
     assert "hidden must be a whole number in [8, 2048]" in capsys.readouterr().err

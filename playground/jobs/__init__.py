@@ -1,0 +1,76 @@
+"""Background training jobs owned by a session: queue, slots, live progress, checkpoints, recovery.
+
+    manager  JobManager: the owner's API (submit, list, pause, resume, stop, delete, downloads),
+             sessions and orphans, the queue and the slot threads
+    worker   Worker: trains one job on one device through the engine's step API, publishes progress
+    store    the on-disk store: job.json, checkpoints, history CSV, samples; recovery after a restart
+    config   ManagerSettings.from_env: the hosting limits, one PLAYGROUND_* variable each
+    states   JobState, the refusals (JobError and kin) and the JobSnapshot a page reads
+
+The public names are re-exported here: `from playground.jobs import JobManager, ManagerSettings`.
+"""
+
+from playground.jobs.config import (
+    ENV_VARIABLES,
+    RUNS_ENV,
+    ConfigError,
+    ManagerSettings,
+    compute_description,
+    default_runs_dir,
+    has_gpu,
+    prepare_runs_dir,
+)
+from playground.jobs.manager import SNAPSHOT_HISTORY, JobManager, owner_key, without_server_paths
+from playground.jobs.states import (
+    LIVE_STATES,
+    RESUMABLE_STATES,
+    JobError,
+    JobLimitReached,
+    JobNotFound,
+    JobSnapshot,
+    JobState,
+    JobStateError,
+)
+from playground.jobs.store import HISTORY_COLUMNS, history_from_csv, history_to_csv
+from playground.jobs.worker import (
+    MAX_HISTORY,
+    METRICS_SAMPLES,
+    Evaluator,
+    EvaluatorLoader,
+    TrainingDiverged,
+    next_chunk,
+    shipped_evaluator,
+)
+
+__all__ = [
+    "ENV_VARIABLES",
+    "HISTORY_COLUMNS",
+    "LIVE_STATES",
+    "MAX_HISTORY",
+    "METRICS_SAMPLES",
+    "RESUMABLE_STATES",
+    "RUNS_ENV",
+    "SNAPSHOT_HISTORY",
+    "ConfigError",
+    "Evaluator",
+    "EvaluatorLoader",
+    "JobError",
+    "JobLimitReached",
+    "JobManager",
+    "JobNotFound",
+    "JobSnapshot",
+    "JobState",
+    "JobStateError",
+    "ManagerSettings",
+    "TrainingDiverged",
+    "compute_description",
+    "default_runs_dir",
+    "has_gpu",
+    "history_from_csv",
+    "history_to_csv",
+    "next_chunk",
+    "owner_key",
+    "prepare_runs_dir",
+    "shipped_evaluator",
+    "without_server_paths",
+]
