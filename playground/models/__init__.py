@@ -1,5 +1,5 @@
-"""Networks for 28x28 MNIST digits: the course DCGAN, its conditional variant, the VAE, the metric
-classifier."""
+"""Networks: for 28x28 MNIST digits the course DCGAN, its conditional variant, the VAE and the metric
+classifier; for the toy worlds (the 1-D GAN, the ring of modes) tiny seeded MLPs."""
 
 from playground.models.classifier import DigitClassifier
 from playground.models.dcgan import (
@@ -11,6 +11,7 @@ from playground.models.dcgan import (
     Generator,
     weights_init,
 )
+from playground.models.mlp import mlp, seeded_linear
 from playground.models.vae import VAE, VAEConfig, VAEConfigError, VAESampler, vae_init
 
 __all__ = [
@@ -25,6 +26,8 @@ __all__ = [
     "VAEConfig",
     "VAEConfigError",
     "VAESampler",
+    "mlp",
+    "seeded_linear",
     "vae_init",
     "weights_init",
 ]

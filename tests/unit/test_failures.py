@@ -12,7 +12,6 @@ import plotly.graph_objects as go
 import pytest
 import torch
 
-from playground import failures
 from playground.checkpoints import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from playground.failures import (
     LESSONS,
@@ -33,6 +32,7 @@ from playground.failures import (
     stepper_params,
     verdict,
 )
+from playground.failures import cli as failures_cli
 from playground.figures.failures import history_figure, ring_figure
 from playground.losses import g_loss_logit_gradient
 from playground.toy import Readout, ToySettings
@@ -317,7 +317,7 @@ def test_ship_writes_every_lessons_runs_of_the_default_seed(tmp_path, monkeypatc
             LESSONS, key, replace(lesson, failure=shortened[0], fixes=tuple(shortened[1:]))
         )
     out = tmp_path / "failure_traces.safetensors"
-    assert failures.main(["ship", "--out", str(out)]) == 0
+    assert failures_cli.main(["ship", "--out", str(out)]) == 0
     loaded = shipped_traces(out)
     assert list(loaded) == [p.key for lesson in LESSONS.values() for p in lesson.presets]
     for lesson in LESSONS.values():

@@ -20,8 +20,8 @@ from playground.toy import (
     ToySettings,
     divergences,
     fake_gradients,
-    make_grid,
     perfect_map,
+    x_grid,
 )
 
 SETTINGS = ToySettings(batch_size=32, seed=5)
@@ -179,7 +179,7 @@ def test_kl_and_js_match_closed_forms_for_two_gaussians(mean: float, std: float)
 
 @pytest.mark.parametrize(("mean", "std"), [(4.5, 1.0), (3.5, 1.5), (4.0, 1.25)])
 def test_kl_and_js_on_the_page_grid_are_accurate_near_the_data(mean: float, std: float) -> None:
-    x = make_grid(ToySettings())  # the grid the page records them on: data ± 4 std
+    x = x_grid(ToySettings())  # the grid the page records them on: data ± 4 std
     kl, js = divergences(gaussian_pdf(x, 4.0, 1.25), gaussian_pdf(x, mean, std), float(x[1] - x[0]))
     assert kl == pytest.approx(gaussian_kl(4.0, 1.25, mean, std), abs=2e-3)
     assert js == pytest.approx(monte_carlo_js(4.0, 1.25, mean, std), abs=3e-3)

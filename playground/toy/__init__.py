@@ -1,0 +1,84 @@
+"""The 1-D Gaussian GAN: toy data, two tiny MLPs and `ToyGAN`, a stepper a student drives by hand.
+
+Real data x ~ N(real_mean, real_std^2); noise z ~ U(-1, 1)^d (as in the classic 50-line GAN) or
+N(0, I_d). G maps z to one number, D maps one number to a *logit*. Every update goes through
+`playground.gan.GANStepper`.
+
+    settings  ToySettings: the experiment (what a link carries), checked by playground.settings
+    world     the data source, the noise, G and D, their optimizers, the one-thread rule
+    readout   what the figures draw: densities, D vs D*, KL/JS, the map z -> x, the arrows
+    presses   the history's entries, the last press, the limits that bound the history
+    cost      what a press costs, and the cap on a "Run N steps" press
+    stepper   ToyGAN: presses, Run, rewind, settings changed in place, read-outs
+    explain   one line, from the numbers, of what the last press did
+
+The public names are re-exported here: `from playground.toy import ToyGAN, ToySettings`.
+"""
+
+from playground.toy.cost import RUN_LIMIT, RunTooLong, iteration_seconds, run_limit
+from playground.toy.explain import explain_press
+from playground.toy.presses import Entry, HistoryLimits, Press
+from playground.toy.readout import (
+    Curves,
+    Measures,
+    Readout,
+    divergences,
+    fake_gradients,
+    kde,
+    perfect_map,
+    silverman_bandwidth,
+    x_grid,
+)
+from playground.toy.settings import (
+    NOISE_KINDS,
+    OPTIMIZERS,
+    REBUILD_FIELDS,
+    SETTING_CHOICES,
+    SETTING_RANGES,
+    ToySettings,
+    ToySettingsError,
+)
+from playground.toy.stepper import ProgressCallback, ToyGAN
+from playground.toy.world import (
+    ToySource,
+    make_discriminator,
+    make_generator,
+    make_optimizer,
+    sample_noise,
+    single_threaded,
+)
+
+__all__ = [
+    "NOISE_KINDS",
+    "OPTIMIZERS",
+    "REBUILD_FIELDS",
+    "RUN_LIMIT",
+    "SETTING_CHOICES",
+    "SETTING_RANGES",
+    "Curves",
+    "Entry",
+    "HistoryLimits",
+    "Measures",
+    "ProgressCallback",
+    "Press",
+    "Readout",
+    "RunTooLong",
+    "ToyGAN",
+    "ToySettings",
+    "ToySettingsError",
+    "ToySource",
+    "divergences",
+    "explain_press",
+    "fake_gradients",
+    "iteration_seconds",
+    "kde",
+    "make_discriminator",
+    "make_generator",
+    "make_optimizer",
+    "perfect_map",
+    "run_limit",
+    "sample_noise",
+    "silverman_bandwidth",
+    "single_threaded",
+    "x_grid",
+]

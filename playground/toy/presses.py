@@ -1,0 +1,54 @@
+"""What a ToyGAN's history keeps: one entry per update (what it did, the state after it, a snapshot
+to rewind to), the last press, and the limits that keep the history's memory bounded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from playground.gan import Snapshot, StepRecord
+from playground.toy.readout import Measures
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One step of the history: what the press did and the state right after it."""
+
+    step: int  # 0 = the freshly built GAN, then one per update call
+    label: str  # "start", "d", "g" or "dg"
+    record: StepRecord | None
+    measures: Measures
+    snapshot: Snapshot | None  # None once thinned away: this step can no longer be restored
+
+
+@dataclass(frozen=True)
+class Press:
+    """The last button press: its label and the history steps it went from and to."""
+
+    label: str
+    before: Entry
+    after: Entry
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class HistoryLimits:
+    """How much history a ToyGAN keeps: every snapshot of the last `recent` steps, at most
+    `older` snapshots before them, at most `entries` entries (thinned by halving), and never more
+    than `snapshot_bytes` of snapshots.
+
+    A snapshot of the default networks is ~45 kB (400 of them: ~18 MB); one of the widest
+    networks with Adam is ~0.9 MB, so there the byte budget keeps fewer, not more memory.
+    """
+
+    recent: int = 300
+    older: int = 100
+    entries: int = 5000
+    snapshot_bytes: int = 24 * 2**20
+
+    def for_snapshot(self, nbytes: int) -> HistoryLimits:
+        """These limits with `recent` and `older` cut so that their snapshots fit the byte budget
+        (three quarters recent, a quarter older; at least a few of each)."""
+        fit = max(8, self.snapshot_bytes // max(nbytes, 1))
+        recent = min(self.recent, max(4, fit * 3 // 4))
+        older = min(self.older, max(4, fit - recent))
+        return replace(self, recent=recent, older=older)
