@@ -12,12 +12,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import safetensors
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as load_bytes
@@ -443,3 +446,35 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"cannot store {type(value).__name__} in checkpoint metadata")
+
+
+# ---------------------------------------------------------------------------------------------
+# What a manifest records about the machine a file was made on
+
+
+def device_name(device: torch.device) -> str:
+    """The GPU's name, or the CPU's model and torch's thread count (what a run's speed and its
+    last bits depend on)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({_cpu_model()}, {torch.get_num_threads()} threads)"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass  # not Linux: fall back to what the platform module knows
+    return platform.processor() or platform.machine()
+
+
+def library_versions() -> dict[str, str]:
+    """The versions of Python and the libraries a file's numbers depend on."""
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "safetensors": safetensors.__version__,
+        "numpy": np.__version__,
+    }

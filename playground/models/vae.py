@@ -18,6 +18,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from playground.settings import Range, check_fields
+
+VAE_SHAPE_RANGES = {"z_dim": Range(1, 256), "hidden": Range(8, 2048)}
+"""The allowed network shapes (the VAE's training settings check the same table)."""
 _CHANNELS = (32, 64)
 _SIDE = 7  # 28 -> 14 -> 7
 
@@ -34,10 +38,8 @@ class VAEConfig:
     hidden: int = 128
 
     def validate(self) -> VAEConfig:
-        for name, low, high in (("z_dim", 1, 256), ("hidden", 8, 2048)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise VAEConfigError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+        """Return self, or raise VAEConfigError naming every field out of its range."""
+        check_fields(self, VAE_SHAPE_RANGES, {}, VAEConfigError)
         return self
 
     def to_dict(self) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from playground.train.networks import (
     build_vae,
     memory_format_for,
 )
-from playground.train.run import CheckpointedRun, Progress, library_versions
+from playground.train.run import CheckpointedRun, Progress
 from playground.train.sampling import draw_samples, fixed_noise, generate
 from playground.train.settings import (
     CLI_MODELS,
@@ -81,7 +81,6 @@ __all__ = [
     "draw_samples",
     "fixed_noise",
     "generate",
-    "library_versions",
     "load_generator",
     "load_vae",
     "memory_format_for",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import platform
 import shlex
 import sys
 import time
@@ -22,7 +21,14 @@ from typing import Any, TextIO
 import torch
 from torch import Tensor, nn
 
-from playground.checkpoints import CheckpointError, file_sha256, load_checkpoint, update_manifest
+from playground.checkpoints import (
+    CheckpointError,
+    device_name,
+    file_sha256,
+    library_versions,
+    load_checkpoint,
+    update_manifest,
+)
 from playground.data import DataUnavailable, load_mnist
 from playground.gan import StepRecord
 from playground.losses import G_LOSSES
@@ -31,7 +37,6 @@ from playground.models import VAESampler
 from playground.seeds import EVAL_NOISE_STREAM, stream_seed
 from playground.train.batches import TrainingDataError
 from playground.train.gan_trainer import GAN_TRAINING_KIND, Trainer, load_generator
-from playground.train.run import library_versions
 from playground.train.sampling import draw_samples
 from playground.train.settings import (
     CLI_MODELS,
@@ -198,12 +203,6 @@ def _losses_text(record: StepRecord | VAEStepRecord) -> str:
     )
 
 
-def _device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"cpu ({platform.machine()}, {torch.get_num_threads()} threads)"
-
-
 def _train_command(args: argparse.Namespace) -> int:
     """Train, evaluate every few epochs, keep the best (or last) checkpoint, update the manifest."""
     settings = _settings_from_args(args)
@@ -256,7 +255,7 @@ def _check_label_floor(args: argparse.Namespace, settings: TrainSettings | VAESe
 
 def _start_line(settings: TrainSettings | VAESettings, trainer: Trainer | VAETrainer) -> str:
     return (
-        f"{settings.model} on {_device_name(trainer.device)}: {trainer.total_iterations} iterations, "
+        f"{settings.model} on {device_name(trainer.device)}: {trainer.total_iterations} iterations, "
         f"{trainer.steps_per_epoch}/epoch; fast path: {trainer.fast_path}"
         + (f" ({trainer.fallback_reason})" if trainer.fallback_reason else "")
     )
@@ -299,7 +298,7 @@ def _manifest_record(
         "epochs": settings.epochs,
         "batch_size": settings.batch_size,
         "settings": settings.to_dict(),
-        "device": _device_name(trainer.device),
+        "device": device_name(trainer.device),
         "fast_path": trainer.fast_path,
         "wall_time_s": round(wall, 1),
         "keep": args.keep,

@@ -3,18 +3,21 @@ run, the batch source's state in a checkpoint, saving, and opening a checkpoint 
 
 from __future__ import annotations
 
-import platform
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import safetensors
 import torch
 from torch import Tensor
 
-from playground.checkpoints import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from playground.checkpoints import (
+    Checkpoint,
+    CheckpointError,
+    library_versions,
+    load_checkpoint,
+    save_checkpoint,
+)
 from playground.gan import StepRecord
 from playground.settings import is_whole_number
 from playground.train.batches import MnistBatches
@@ -109,12 +112,3 @@ def open_training_checkpoint(
             f"this checkpoint was trained on {size} images; {images.shape[0]} were given"
         )
     return checkpoint
-
-
-def library_versions() -> dict[str, str]:
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "safetensors": safetensors.__version__,
-        "numpy": np.__version__,
-    }

@@ -11,6 +11,7 @@ import torch
 
 from playground.losses import G_LOSSES
 from playground.models import VAEConfig
+from playground.models.vae import VAE_SHAPE_RANGES
 from playground.settings import Range, check_fields
 
 MODELS = ("dcgan", "cgan")
@@ -130,8 +131,7 @@ VAE_RANGES = {
     "lr": LEARNING_RATE,
     "beta1": BETA,
     "beta2": BETA,
-    "z_dim": Range(1, 256),
-    "hidden": Range(8, 2048),
+    **VAE_SHAPE_RANGES,
     "seed": SEED,
 }
 VAE_CHOICES = {"model": (VAE_MODEL,), "device": DEVICES}

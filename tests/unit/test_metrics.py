@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from playground import metrics
-from playground.checkpoints import Checkpoint, CheckpointError, save_checkpoint
+from playground.checkpoints import Checkpoint, CheckpointError, save_checkpoint, update_manifest
 from playground.data import Mnist
 from playground.metrics import (
     ClassifierSettings,
@@ -37,8 +37,8 @@ from playground.metrics import (
     random_affine,
     save_classifier,
     train_classifier,
-    update_manifest,
 )
+from playground.metrics import cli as metrics_cli
 from playground.models.classifier import DigitClassifier
 from playground.pixels import uint8_to_model
 from tests.unit.conftest import assert_same_metric
@@ -476,7 +476,7 @@ def test_shipped_classifier_tells_noise_and_one_digit_from_real_digits(shipped: 
 def test_reference_command_prints_the_real_data_row(
     shipped: Evaluator, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert metrics.main(["reference"]) == 0
+    assert metrics_cli.main(["reference"]) == 0
     row = json.loads(capsys.readouterr().out)
     assert row["test_accuracy"] == shipped.test_accuracy
     assert row["fid"] == pytest.approx(shipped.reference_metrics().fid)

@@ -141,7 +141,7 @@ def test_shapes_and_ranges() -> None:
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        (VAEConfig(z_dim=0), r"z_dim must be an integer in \[1, 256\]"),
+        (VAEConfig(z_dim=0), r"z_dim must be a whole number in \[1, 256\]"),
         (VAEConfig(hidden=4.0), "hidden"),
     ],
 )
