@@ -2,8 +2,11 @@
 
 bce      -- the BCE curves, the generator-loss saturation plot, the optimal discriminator
 toy      -- the 1-D GAN: densities with fakes and arrows, D vs D*, the z -> x map, histories
-mnist    -- training loss curves, sample grids (torchvision's make_grid), latent interpolation
-compare  -- VAE vs GAN: the same metrics side by side, digit shares, stroke brightness
+mnist    -- training loss curves, sample grids (torchvision's make_grid), interpolation rows,
+            reconstructions
+compare  -- VAE vs GAN: the metrics table and bars side by side, digit shares, stroke brightness
 failures -- the ring of modes with G's samples, one number's history for a failing run and its fixes
 style    -- the course's colours and shared layout
+
+Figures import the core (records, read-outs, samples) but never the job manager or the ui.
 """
