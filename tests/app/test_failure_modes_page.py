@@ -54,6 +54,7 @@ def test_the_page_offers_every_lesson_and_trains_nothing_before_run() -> None:
     assert "*digits covered*" in text and "classes covered" not in text  # the MNIST page's words
 
 
+@pytest.mark.slow
 def test_run_shows_the_cores_verdicts_and_survives_a_page_switch() -> None:
     at = run_lesson(open_page(PAGE), "vanishing_gradients", seed=2)
     lesson = lesson_for_seed("vanishing_gradients", 2)
@@ -120,6 +121,7 @@ def shortened(monkeypatch: pytest.MonkeyPatch, iterations: int) -> FailureLesson
     return short
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["usable", "missing", "corrupt", "outdated"])
 def test_a_missing_corrupt_or_outdated_runs_file_means_training_never_a_crash(
     case: str, tmp_path, monkeypatch: pytest.MonkeyPatch, fresh_runs: LessonRuns

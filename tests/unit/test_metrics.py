@@ -369,6 +369,7 @@ def test_training_is_reproducible_from_the_seed_and_leaves_the_global_rng_alone(
     assert any(not torch.equal(w, other.state_dict()[n]) for n, w in first.state_dict().items())
 
 
+@pytest.mark.slow
 def test_training_learns_the_digits_of_a_small_set() -> None:
     mnist = tiny_mnist()
     settings = ClassifierSettings(epochs=10, batch_size=32, augment=False, lr=3e-3)

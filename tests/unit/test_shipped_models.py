@@ -64,6 +64,7 @@ def test_manifest_entry_describes_the_shipped_file(model: str) -> None:
     assert kept["fid"] == min(h["fid"] for h in eligible)
 
 
+@pytest.mark.slow  # draws and scores thousands of digits of every shipped model
 @pytest.mark.parametrize("model", SHIPPED)
 def test_recomputed_scores_match_the_manifest(model: str, rescored: dict[str, dict]) -> None:
     shipped = MANIFEST[model]["metrics"]
@@ -72,16 +73,19 @@ def test_recomputed_scores_match_the_manifest(model: str, rescored: dict[str, di
     assert rescored[model]["classes_covered"] == 10
 
 
+@pytest.mark.slow
 def test_dcgan_is_clearly_better_than_after_ten_epochs(rescored: dict[str, dict]) -> None:
     tenth = next(h for h in MANIFEST["dcgan"]["history"] if h["epoch"] == 10)
     assert rescored["dcgan"]["fid"] < 0.6 * tenth["fid"]
     assert rescored["dcgan"]["inception_score"] > tenth["inception_score"] + 1.0
 
 
+@pytest.mark.slow
 def test_cgan_draws_the_asked_digit_at_least_nine_times_in_ten(rescored: dict[str, dict]) -> None:
     assert rescored["cgan"]["label_accuracy"] >= 0.90
 
 
+@pytest.mark.slow
 def test_vae_covers_every_digit_but_its_strokes_are_greyer_than_the_dcgans(
     samples: dict[str, tuple], rescored: dict[str, dict]
 ) -> None:

@@ -464,6 +464,7 @@ def test_a_run_reports_progress_and_stops_when_told() -> None:
     assert gan.g_steps == 53 and gan.last_press.count == 3, "after another press: a new run"
 
 
+@pytest.mark.slow
 def test_two_threads_carrying_one_run_do_exactly_n_iterations() -> None:
     """A rerun hands a Run press to a new script thread while the old one is mid-iteration:
     together they must do exactly N iterations, not N plus what the old one had started."""
@@ -485,6 +486,7 @@ def test_two_threads_carrying_one_run_do_exactly_n_iterations() -> None:
     assert gan.g_steps == 200 and gan.last_press is not None and gan.last_press.count == 200
 
 
+@pytest.mark.slow
 def test_history_memory_stays_bounded_at_the_widest_settings() -> None:
     widest = ToySettings(g_hidden=128, d_hidden=128, noise_dim=8, batch_size=8, seed=1)
     budget = 4 * 2**20

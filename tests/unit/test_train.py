@@ -387,6 +387,7 @@ def window_means(values: list[float], width: int) -> tuple[float, float]:
     return statistics.mean(values[:width]), statistics.mean(values[-width:])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_a_short_run_lowers_d_loss_then_g_steps_lower_g_loss(seed: int) -> None:
     """At the start D rates the fakes above the reals (D(G(z)) ~ 0.75, d_loss ~ 2.2). In 60
@@ -480,12 +481,21 @@ def saved(tmp_path: Path, model: str = "dcgan") -> tuple[Path, Tensor, Tensor]:
     return trainer.save(tmp_path / "good.safetensors"), images, labels
 
 
-def rewritten(path: Path, change) -> Path:
+def rewritten(path: Path, change, folder: Path) -> Path:
+    """A copy of the checkpoint at `path`, in `folder`, with `change` applied."""
     checkpoint = load_checkpoint(path)
     change(checkpoint)
-    out = path.with_name("bad.safetensors")
+    out = folder / "bad.safetensors"
     save_checkpoint(out, Checkpoint(checkpoint.tensors, checkpoint.metadata))
     return out
+
+
+@pytest.fixture(scope="module")
+def good_checkpoint(
+    one_thread: None, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Tensor, Tensor]:
+    """One trained DCGAN's checkpoint, saved once for every case that spoils a copy of it."""
+    return saved(tmp_path_factory.mktemp("good"))
 
 
 def test_corrupted_and_truncated_checkpoints_are_refused(tmp_path: Path) -> None:
@@ -546,10 +556,12 @@ def test_wrong_kind_is_refused(tmp_path: Path) -> None:
         (lambda c: c.metadata["g_opt"]["param_groups"][0].__setitem__("eps", "boom"), "'eps'"),
     ],
 )
-def test_bad_training_checkpoints_are_refused(tmp_path: Path, change, message: str) -> None:
-    path, images, labels = saved(tmp_path)
+def test_bad_training_checkpoints_are_refused(
+    tmp_path: Path, good_checkpoint: tuple[Path, Tensor, Tensor], change, message: str
+) -> None:
+    path, images, labels = good_checkpoint
     with pytest.raises(CheckpointError, match=message):
-        Trainer.load(rewritten(path, change), images, labels)
+        Trainer.load(rewritten(path, change, tmp_path), images, labels)
 
 
 @pytest.mark.parametrize("model", ["dcgan", "cgan"])

@@ -181,6 +181,7 @@ def test_invalid_vae_settings_name_the_field_and_range(change: dict, message: st
 # -- the trainer ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_short_run_on_synthetic_digits_lowers_the_negative_elbo() -> None:
     data = synthetic_digits(256)
     trainer = VAETrainer(vae_settings(epochs=30, lr=2e-3), data.images)
@@ -249,6 +250,14 @@ def saved_vae(tmp_path: Path) -> tuple[Path, torch.Tensor]:
     return trainer.save(tmp_path / "good.safetensors"), images
 
 
+@pytest.fixture(scope="module")
+def good_vae(
+    one_thread: None, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, torch.Tensor]:
+    """One trained VAE's checkpoint, saved once for every case that spoils a copy of it."""
+    return saved_vae(tmp_path_factory.mktemp("good"))
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -264,9 +273,11 @@ def saved_vae(tmp_path: Path) -> tuple[Path, torch.Tensor]:
         (lambda c: c.metadata.__setitem__("kind", "gan"), "not a VAE checkpoint"),
     ],
 )
-def test_bad_or_mismatched_vae_files_are_refused(tmp_path: Path, change, message: str) -> None:
-    path, images = saved_vae(tmp_path)
-    bad = rewritten(path, change)
+def test_bad_or_mismatched_vae_files_are_refused(
+    tmp_path: Path, good_vae: tuple[Path, torch.Tensor], change, message: str
+) -> None:
+    path, images = good_vae
+    bad = rewritten(path, change, tmp_path)
     with pytest.raises(CheckpointError, match=message):
         load_vae(bad)
     with pytest.raises(CheckpointError, match=message):
