@@ -28,6 +28,7 @@ PAGES = (
     "mnist_gan.py",
     "vae_vs_gan.py",
     "failure_modes.py",
+    "saddle_point.py",
 )
 
 

@@ -116,6 +116,12 @@ PAGES = [
         ":material/warning:",
         "mode collapse and an overpowered discriminator whose minimax gradient vanishes, each from a preset, beside the one-setting change that fixes it.",
     ),
+    lesson(
+        "../pages/saddle_point.py",
+        "The saddle point",
+        ":material/cyclone:",
+        "the game's equilibrium is a saddle point: simultaneous gradient steps spiral away from it, alternating steps circle it, a look-ahead step reaches it.",
+    ),
 ]
 
 refused = connection_problem()

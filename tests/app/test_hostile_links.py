@@ -21,6 +21,7 @@ PAGES = [
     "mnist_gan.py",
     "vae_vs_gan.py",
     "failure_modes.py",
+    "saddle_point.py",
 ]
 
 names = st.one_of(

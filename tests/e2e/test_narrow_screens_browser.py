@@ -12,7 +12,9 @@ from tests.e2e.conftest import fresh_page, open_app, wait_for_idle
 pytestmark = pytest.mark.e2e
 
 WIDTHS = (800, 390)
-PAGES = ("", "bce_loss", "gaussian_gan", "mnist_gan", "vae_vs_gan", "failure_modes")
+PAGES = (
+    "", "bce_loss", "gaussian_gan", "mnist_gan", "vae_vs_gan", "failure_modes", "saddle_point",
+)  # fmt: skip
 
 LAYOUT_PROBLEMS = """
 () => {
