@@ -1,8 +1,10 @@
 """Background training jobs owned by a session: queue, slots, live progress, checkpoints, recovery.
 
     manager  JobManager: the owner's API (submit, list, pause, resume, stop, delete, downloads),
+             the instructor's (cohort, pause, resume, stop with a reason), the server-wide cap,
              sessions and orphans, the queue and the slot threads
     worker   Worker: trains one job on one device through the engine's step API, publishes progress
+    owners   owner keys (the one-way hash the disk sees), pseudonyms, the instructor's reasons
     store    the on-disk store: job.json, checkpoints, history CSV, samples; recovery after a restart
     config   ManagerSettings.from_env: the hosting limits, one PLAYGROUND_* variable each
     states   JobState, the refusals (JobError and kin) and the JobSnapshot a page reads
@@ -20,7 +22,8 @@ from playground.jobs.config import (
     has_gpu,
     prepare_runs_dir,
 )
-from playground.jobs.manager import SNAPSHOT_HISTORY, JobManager, owner_key, without_server_paths
+from playground.jobs.manager import JobManager
+from playground.jobs.owners import clean_reason, owner_key, pseudonym, without_server_paths
 from playground.jobs.states import (
     LIVE_STATES,
     RESUMABLE_STATES,
@@ -31,7 +34,12 @@ from playground.jobs.states import (
     JobState,
     JobStateError,
 )
-from playground.jobs.store import HISTORY_COLUMNS, history_from_csv, history_to_csv
+from playground.jobs.store import (
+    HISTORY_COLUMNS,
+    SNAPSHOT_HISTORY,
+    history_from_csv,
+    history_to_csv,
+)
 from playground.jobs.worker import (
     MAX_HISTORY,
     METRICS_SAMPLES,
@@ -63,6 +71,7 @@ __all__ = [
     "JobStateError",
     "ManagerSettings",
     "TrainingDiverged",
+    "clean_reason",
     "compute_description",
     "default_runs_dir",
     "has_gpu",
@@ -71,6 +80,7 @@ __all__ = [
     "next_chunk",
     "owner_key",
     "prepare_runs_dir",
+    "pseudonym",
     "shipped_evaluator",
     "without_server_paths",
 ]

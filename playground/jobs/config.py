@@ -34,6 +34,7 @@ class ManagerSettings:
     max_jobs_per_owner: int = 2
     max_queued_per_owner: int = 4
     max_kept_per_owner: int = 20
+    max_queued_total: int = 100
     max_epochs: float = 50.0
     checkpoint_every: int = 500
     orphan_grace_s: float = 900.0
@@ -87,6 +88,7 @@ ENV_VARIABLES = {
     "max_jobs_per_owner": "PLAYGROUND_MAX_JOBS_PER_OWNER",
     "max_queued_per_owner": "PLAYGROUND_MAX_QUEUED_PER_OWNER",
     "max_kept_per_owner": "PLAYGROUND_MAX_KEPT_PER_OWNER",
+    "max_queued_total": "PLAYGROUND_MAX_QUEUED_TOTAL",
     "max_epochs": "PLAYGROUND_MAX_EPOCHS",
     "checkpoint_every": "PLAYGROUND_CHECKPOINT_EVERY",
     "orphan_grace_s": "PLAYGROUND_ORPHAN_GRACE_S",
@@ -100,6 +102,7 @@ _RANGES = {
     "max_jobs_per_owner": Range(1, 64),
     "max_queued_per_owner": Range(0, 1000),
     "max_kept_per_owner": Range(1, 10_000),
+    "max_queued_total": Range(1, 100_000),
     "max_epochs": Range(0.01, 100.0),
     "checkpoint_every": Range(1, 10_000_000),
     "orphan_grace_s": Range(0.0, 7 * 24 * 3600.0),

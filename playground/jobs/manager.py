@@ -15,23 +15,20 @@ period; checkpoints stay. Files live in the store (`jobs.store`), limits in `job
 from __future__ import annotations
 
 import atexit
-import hashlib
 import logging
-import re
 import secrets
 import shutil
 import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping
-from types import MappingProxyType
 from typing import Any
 
 import torch
 
 from playground.data import TrainingData, load_training_data
-from playground.history import thin
 from playground.jobs.config import ENV_VARIABLES, ManagerSettings, prepare_runs_dir
+from playground.jobs.owners import clean_reason, owner_key
 from playground.jobs.states import (
     LIVE_STATES,
     RESUMABLE_STATES,
@@ -43,21 +40,17 @@ from playground.jobs.states import (
     JobState,
     JobStateError,
 )
-from playground.jobs.store import GENERATOR_FILE, JobRecord, history_to_csv, recover
+from playground.jobs.store import (
+    GENERATOR_FILE,
+    JobRecord,
+    history_to_csv,
+    recover,
+    snapshot,
+)
 from playground.jobs.worker import EvaluatorLoader, Worker, device_stream, slot_device
 from playground.train import SettingsError, Trainer, TrainSettings
 
 log = logging.getLogger(__name__)
-
-SNAPSHOT_HISTORY = 400
-"""Loss points a snapshot carries: a smooth curve, yet cheap to redraw every second."""
-
-
-def owner_key(owner: str) -> str:
-    """A stable, non-reversible folder name for an owner id (user ids never reach the disk)."""
-    if not isinstance(owner, str) or not owner.strip():
-        raise JobError("a job needs an owner (a session or user id)")
-    return hashlib.sha256(owner.encode()).hexdigest()[:24]
 
 
 class JobManager:
@@ -185,25 +178,18 @@ class JobManager:
         """
         with self._cond:
             job = self._owned(owner, job_id)
-            if job.state == JobState.QUEUED:
-                self._set_state(job, JobState.PAUSED, "")
-            elif job.state == JobState.RUNNING:
-                self._command_and_wait(job, Command.PAUSE, wait)
-            else:
-                raise JobStateError(
-                    f"job {job_id} is {job.state}: only a running or queued job can be paused"
-                )
+            self._pause(job, "", wait)
             return self._snapshot(job)
 
     def resume(self, owner: str, job_id: str) -> JobSnapshot:
         """Queue a paused or interrupted job again; it continues from its last checkpoint."""
         with self._cond:
             job = self._owned(owner, job_id)
-            if job.state not in RESUMABLE_STATES:
+            if job.held:
                 raise JobStateError(
-                    f"job {job_id} is {job.state}: only a paused or interrupted job can be resumed"
+                    f"the instructor paused job {job_id} ({job.reason}); only they can resume it"
                 )
-            self._set_state(job, JobState.QUEUED, "")
+            self._resume(job)
             return self._snapshot(job)
 
     def stop(self, owner: str, job_id: str, wait: float = 60.0) -> JobSnapshot:
@@ -250,6 +236,48 @@ class JobManager:
                 job.owner_key == key and job.state in (JobState.QUEUED, JobState.RUNNING)
                 for job in self._jobs.values()
             )
+
+    # -- the instructor's API: any job, by id; the reason reaches the student's page ------------
+
+    def cohort(self) -> list[tuple[str, JobSnapshot]]:
+        """Every job on the server with its owner key: running, then queued in queue order,
+        then paused, then the ended ones newest first (for the instructor's view only)."""
+        rank = {JobState.RUNNING: 0, JobState.QUEUED: 1, JobState.PAUSED: 2}
+        with self._cond:
+            jobs = sorted(
+                self._jobs.values(),
+                key=lambda job: (
+                    rank.get(job.state, 3),
+                    job.seq * (1 if job.state in LIVE_STATES else -1),
+                ),
+            )
+            return [(job.owner_key, self._snapshot(job)) for job in jobs]
+
+    def instructor_pause(self, job_id: str, reason: str, wait: float = 60.0) -> JobSnapshot:
+        """Pause any student's job, with a reason they see; it stays paused until
+        `instructor_resume` (the student may still stop or delete it)."""
+        reason = clean_reason(reason)
+        with self._cond:
+            job = self._any(job_id)
+            self._pause(job, f"paused by the instructor: {reason}", wait)
+            job.held = True
+            job.save()
+            return self._snapshot(job)
+
+    def instructor_resume(self, job_id: str) -> JobSnapshot:
+        """Queue a paused or interrupted job of any student again."""
+        with self._cond:
+            job = self._any(job_id)
+            self._resume(job)
+            return self._snapshot(job)
+
+    def instructor_stop(self, job_id: str, reason: str, wait: float = 60.0) -> JobSnapshot:
+        """End any student's job for good, with a reason they see; its files stay theirs."""
+        reason = clean_reason(reason)
+        with self._cond:
+            job = self._any(job_id)
+            self._stop(job, f"stopped by the instructor: {reason}", wait)
+            return self._snapshot(job)
 
     # -- sessions and orphans ------------------------------------------------------------------
 
@@ -323,6 +351,41 @@ class JobManager:
             raise JobNotFound(f"there is no job {job_id!r} among your jobs")
         return job
 
+    def _any(self, job_id: str) -> JobRecord:
+        job = self._jobs.get(job_id) if isinstance(job_id, str) else None
+        if job is None:
+            raise JobNotFound(f"there is no job {job_id!r} on this server")
+        return job
+
+    def _pause(self, job: JobRecord, reason: str, wait: float) -> None:
+        if job.state == JobState.QUEUED:
+            self._set_state(job, JobState.PAUSED, reason)
+        elif job.state == JobState.RUNNING:
+            job.command_reason = reason
+            self._command_and_wait(job, Command.PAUSE, wait)
+        else:
+            raise JobStateError(
+                f"job {job.job_id} is {job.state}: only a running or queued job can be paused"
+            )
+
+    def _resume(self, job: JobRecord) -> None:
+        if job.state not in RESUMABLE_STATES:
+            raise JobStateError(
+                f"job {job.job_id} is {job.state}: only a paused or interrupted job can be resumed"
+            )
+        self._check_queue_room()
+        job.held = False
+        self._set_state(job, JobState.QUEUED, "")
+
+    def _check_queue_room(self) -> None:
+        """The server-wide cap: a cohort of 200 must not queue 800 jobs nobody will see finish."""
+        queued = sum(job.state == JobState.QUEUED for job in self._jobs.values())
+        if queued >= self.settings.max_queued_total:
+            raise JobLimitReached(
+                f"the server's queue is full ({queued} jobs waiting for a slot); "
+                "try again when some have started"
+            )
+
     def _check_owner_limits(self, key: str) -> None:
         mine = [job for job in self._jobs.values() if job.owner_key == key]
         if len(mine) >= self.settings.max_kept_per_owner:
@@ -336,6 +399,7 @@ class JobManager:
                 f"you already have {waiting} jobs waiting (queued or paused), the most allowed; "
                 "stop one or wait for it to start"
             )
+        self._check_queue_room()
 
     def _new_job_id(self) -> str:
         while True:
@@ -358,7 +422,7 @@ class JobManager:
 
     def _stop(self, job: JobRecord, reason: str, wait: float) -> None:
         if job.state == JobState.RUNNING:
-            job.stop_reason = reason
+            job.command_reason = reason
             self._command_and_wait(job, Command.STOP, wait)
         elif job.state in (*LIVE_STATES, JobState.INTERRUPTED):
             self._set_state(job, JobState.STOPPED, reason)
@@ -366,36 +430,7 @@ class JobManager:
             raise JobStateError(f"job {job.job_id} has already ended ({job.state})")
 
     def _snapshot(self, job: JobRecord) -> JobSnapshot:
-        rate = job.steps_per_s
-        remaining = None if job.total_steps is None else max(0, job.total_steps - job.step)
-        eta = (
-            remaining / rate
-            if (rate > 0 and remaining is not None and job.state == JobState.RUNNING)
-            else None
-        )
-        last = job.history[-1] if job.history else None
-        return JobSnapshot(
-            job_id=job.job_id,
-            state=job.state,
-            settings=job.settings,
-            position=self._queue_position(job),
-            reason=without_server_paths(job.reason),  # also those job.json kept from before
-            device=job.device,
-            step=job.step,
-            total_steps=job.total_steps,
-            epoch=job.epoch,
-            images_per_s=rate * job.settings.batch_size * job.settings.k_d,
-            eta_s=eta,
-            d_real=last.d_real if last else None,
-            d_fake=last.d_fake if last else None,
-            history=thin(job.history, SNAPSHOT_HISTORY),
-            samples=job.samples,
-            samples_step=job.samples_step,
-            metrics=MappingProxyType(dict(job.metrics)),
-            metrics_step=job.metrics_step,
-            checkpoint_step=job.checkpoint_step,
-            created_at=job.created_at,
-        )
+        return snapshot(job, self._queue_position(job))
 
     def _queue_position(self, job: JobRecord) -> int | None:
         if job.state != JobState.QUEUED:
@@ -410,7 +445,7 @@ class JobManager:
         device = slot_device(slot)
         with device_stream(device):
             while True:
-                job = self._take_next()
+                job = self._take_next(slot)
                 if job is None:
                     return
                 try:
@@ -423,7 +458,7 @@ class JobManager:
                                 job, JobState.FAILED, "internal error while saving its state"
                             )
 
-    def _take_next(self) -> JobRecord | None:
+    def _take_next(self, slot: int) -> JobRecord | None:
         """Block until a queued job may run (FIFO, owner under its cap); mark it running."""
         with self._cond:
             while True:
@@ -432,6 +467,7 @@ class JobManager:
                 job = self._first_eligible()
                 if job is not None:
                     self._set_state(job, JobState.RUNNING, "")
+                    job.slot = slot
                     return job
                 self._cond.wait()
 
@@ -469,13 +505,3 @@ def _checkpoint_at_exit() -> None:
     """
     for manager in list(_LIVE_MANAGERS):
         manager.shutdown(checkpoint=True, timeout=20.0)
-
-
-_SERVER_PATH = re.compile(r"(?<![\w.)\]])~?/[^\s'\"(),;]+")
-_OWNER_KEY = re.compile(r"\b[0-9a-f]{24}\b")  # owner_key's 24 hex digits
-
-
-def without_server_paths(text: str) -> str:
-    """`text` with absolute paths and owner keys blanked out: a student's message must not show
-    the server's folders, nor the folder names (owner keys) of other students' jobs."""
-    return _OWNER_KEY.sub("…", _SERVER_PATH.sub("<server path>", text))

@@ -82,6 +82,8 @@ class JobSnapshot:
     metrics_step: int | None
     checkpoint_step: int | None
     created_at: float
+    slot: int | None = None  # the worker slot training it, while running
+    held: bool = False  # paused by the instructor: only the instructor resumes it
 
     @property
     def model(self) -> str:

@@ -18,13 +18,16 @@ import json
 import logging
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
 from playground.checkpoints import write_atomic
 from playground.gan import HistoryPoint
-from playground.jobs.states import Command, JobState
+from playground.history import thin
+from playground.jobs.owners import without_server_paths
+from playground.jobs.states import Command, JobSnapshot, JobState
 from playground.train import Trainer, TrainSettings
 
 log = logging.getLogger(__name__)
@@ -37,6 +40,8 @@ SAMPLES_FILE = "samples.npy"
 JOB_FORMAT = 1
 
 HISTORY_COLUMNS = tuple(f.name for f in fields(HistoryPoint))
+SNAPSHOT_HISTORY = 400
+"""Loss points a snapshot carries: a smooth curve, yet cheap to redraw every second."""
 
 
 @dataclass
@@ -52,7 +57,9 @@ class JobRecord:
     state: JobState = JobState.QUEUED
     reason: str = ""
     command: Command | None = None
-    stop_reason: str = ""
+    command_reason: str = ""  # the reason a pause or stop command gives the job
+    slot: int | None = None  # the worker slot training it, while running
+    held: bool = False  # paused by the instructor: only the instructor resumes it
     device: str = ""
     step: int = 0
     total_steps: int | None = None
@@ -78,6 +85,7 @@ class JobRecord:
             "created_at": self.created_at,
             "state": str(self.state),
             "reason": self.reason,
+            "held": self.held,
             "device": self.device,
             "step": self.step,
             "total_steps": self.total_steps,
@@ -103,7 +111,44 @@ class JobRecord:
         self.command = None
         if state != JobState.RUNNING:
             self.steps_per_s = 0.0
+            self.slot = None
         self.save()
+
+
+def snapshot(job: JobRecord, position: int | None) -> JobSnapshot:
+    """What a page reads of `job`: an immutable copy, its history thinned to SNAPSHOT_HISTORY."""
+    rate = job.steps_per_s
+    remaining = None if job.total_steps is None else max(0, job.total_steps - job.step)
+    eta = (
+        remaining / rate
+        if (rate > 0 and remaining is not None and job.state == JobState.RUNNING)
+        else None
+    )
+    last = job.history[-1] if job.history else None
+    return JobSnapshot(
+        job_id=job.job_id,
+        state=job.state,
+        settings=job.settings,
+        position=position,
+        reason=without_server_paths(job.reason),  # also those job.json kept from before
+        device=job.device,
+        step=job.step,
+        total_steps=job.total_steps,
+        epoch=job.epoch,
+        images_per_s=rate * job.settings.batch_size * job.settings.k_d,
+        eta_s=eta,
+        d_real=last.d_real if last else None,
+        d_fake=last.d_fake if last else None,
+        history=thin(job.history, SNAPSHOT_HISTORY),
+        samples=job.samples,
+        samples_step=job.samples_step,
+        metrics=MappingProxyType(dict(job.metrics)),
+        metrics_step=job.metrics_step,
+        checkpoint_step=job.checkpoint_step,
+        created_at=job.created_at,
+        slot=job.slot,
+        held=job.held,
+    )
 
 
 def history_to_csv(history: list[HistoryPoint]) -> str:
@@ -148,6 +193,7 @@ def read_job(path: Path) -> JobRecord:
         created_at=float(raw["created_at"]),
         state=JobState(raw["state"]),
         reason=str(raw.get("reason", "")),
+        held=raw.get("held") is True,
         device=str(raw.get("device", "")),
         step=int(raw.get("step", 0)),
         total_steps=raw.get("total_steps"),

@@ -239,9 +239,9 @@ class Worker:
             if command is None:
                 self._set_state(job, JobState.FINISHED, "")
             elif command == Command.PAUSE:
-                self._set_state(job, JobState.PAUSED, "")
+                self._set_state(job, JobState.PAUSED, job.command_reason)
             elif command == Command.STOP:
-                self._set_state(job, JobState.STOPPED, job.stop_reason)
+                self._set_state(job, JobState.STOPPED, job.command_reason)
             else:
                 self._set_state(
                     job,
