@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from playground.checkpoints import write_atomic
-from playground.jobs.manager import owner_key
+from playground.jobs.owners import owner_key
 from playground.jobs.states import JobError, JobSnapshot, JobState
 from playground.settings import shown
 
