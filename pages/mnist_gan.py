@@ -3,6 +3,7 @@
 import streamlit as st
 
 from playground.ui import jobs as jobs_ui
+from playground.ui import leaderboard as leaderboard_ui
 from playground.ui.layout import errors_shown, page_header
 
 page_header(
@@ -49,3 +50,13 @@ st.markdown(
     "Only this project's `.safetensors` format is read; anything else is refused."
 )
 jobs_ui.upload_panel()
+
+st.header("5. Class leaderboard")
+st.markdown(
+    "Publish one of your finished jobs under a display name of your choice, and compare it with "
+    "the class's. **DCGAN** entries are ranked by FID (lower is better), **cGAN** entries by "
+    "label accuracy (higher is better). Only what you publish is shown: its name, score, step and "
+    "samples. Withdraw it at any time."
+)
+if manager is not None:
+    leaderboard_ui.leaderboard_panel(manager, jobs_ui.session_owner(), model)
