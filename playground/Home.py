@@ -9,7 +9,8 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
-from playground.ui.state import connection_problem
+from playground.ui.access import instructor_page
+from playground.ui.state import connection_problem, remember_owner
 from playground.ui.warmup import start_warm_up
 
 st.set_page_config(
@@ -128,8 +129,10 @@ refused = connection_problem()
 if refused:  # a direct connection to a server that names students by a proxy's header
     st.error(refused, icon=":material/block:")
     st.stop()
+remember_owner()  # a reload keeps this browser's jobs (see playground.ui.state.owner_from)
 warm_up = start_warm_up()
-selected = st.navigation(PAGES, position="top")
+teacher = instructor_page()  # None unless the server names an instructor
+selected = st.navigation([*PAGES, teacher] if teacher else PAGES, position="top")
 if selected.url_path != HOME.url_path:
     # Never run a page while the warm-up thread is half-way through an import: libraries that peek
     # at sys.modules (plotly looks for pandas there) would see a partly initialised module.

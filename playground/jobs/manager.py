@@ -253,6 +253,11 @@ class JobManager:
             )
             return [(job.owner_key, self._snapshot(job)) for job in jobs]
 
+    def students_online(self) -> int:
+        """How many owners have a live browser session with this server now."""
+        with self._cond:
+            return len(self._sessions)
+
     def instructor_pause(self, job_id: str, reason: str, wait: float = 60.0) -> JobSnapshot:
         """Pause any student's job, with a reason they see; it stays paused until
         `instructor_resume` (the student may still stop or delete it)."""

@@ -250,8 +250,12 @@ def job_view(s: JobSnapshot) -> None:
             f"Waiting for a free slot: position {s.position} in the queue.",
             icon=":material/hourglass:",
         )
-    if s.reason:
-        (st.error if s.state == JobState.FAILED else st.caption)(s.reason)
+    if s.state == JobState.FAILED:
+        st.error(s.reason)
+    elif "by the instructor" in s.reason:
+        st.warning(s.reason, icon=":material/school:")
+    elif s.reason:
+        st.caption(s.reason)
     st.progress(s.progress, text=progress_text(s))
     curves, grid = st.columns([3, 2])
     if s.history:
@@ -269,7 +273,7 @@ def _job_actions(manager: JobManager, owner: str, s: JobSnapshot) -> None:
     actions = []
     if s.state in (JobState.RUNNING, JobState.QUEUED):
         actions.append(("Pause", manager.pause, ":material/pause:"))
-    if s.state in jobs.RESUMABLE_STATES:
+    if s.state in jobs.RESUMABLE_STATES and not s.held:  # a hold is the instructor's to lift
         actions.append(("Resume", manager.resume, ":material/play_arrow:"))
     if s.state in (*jobs.LIVE_STATES, JobState.INTERRUPTED):
         actions.append(("Stop", manager.stop, ":material/stop:"))

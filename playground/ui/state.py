@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import os
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Generic, TypeVar
@@ -102,17 +103,76 @@ def connection_problem() -> str | None:
     return proxy_problem(st.context.headers, st.context.ip_address, os.environ)
 
 
-def owner_id() -> str:
-    """Who owns this session's jobs: a stable user id from the host's login header, if configured.
+OWNER_COOKIE = "playground_owner"
+"""The cookie that keeps a browser's jobs (and its per-student limits) across reloads."""
+OWNER_COOKIE_DAYS = 30
+_TOKEN = re.compile(r"[0-9a-f]{32}")
 
-    Set PLAYGROUND_OWNER_HEADER (e.g. "X-Forwarded-User") when the course runs behind a login
-    proxy that sets it (and PLAYGROUND_PROXY_SECRET, see `proxy_problem`); otherwise each
-    browser session is its own owner. A connection that does not come through the proxy never
-    gets a user's jobs.
+
+def owner_from(
+    headers: Mapping[str, str],
+    cookies: Mapping[str, str],
+    session_token: str,
+    environ: Mapping[str, str],
+    trusted: bool,
+) -> str:
+    """Who owns a session's jobs, in the order a server can vouch for it.
+
+    1. Behind a login proxy (PLAYGROUND_OWNER_HEADER set and the connection `trusted`, see
+       `proxy_problem`): the user the proxy names, whatever browser they use.
+    2. Otherwise the browser's private token, kept in the OWNER_COOKIE cookie: a reload, a new
+       tab or a page switch is the same student with the same jobs and the same per-student
+       limits. Clearing cookies makes a new student; the server-wide queue cap
+       (PLAYGROUND_MAX_QUEUED_TOTAL) bounds what that can cost.
+    3. A browser without the cookie yet: this session's token, which `remember_owner` stores in
+       the cookie, so the next reload finds the same jobs.
+    A cookie that is not 32 hex digits (hand-made) is ignored: tokens are 128 random bits, so
+    one student cannot guess another's.
     """
-    header = os.environ.get(OWNER_HEADER_ENV, "").strip()
-    if header and connection_problem() is None:
-        user = st.context.headers.get(header)
+    header = environ.get(OWNER_HEADER_ENV, "").strip()
+    if header and trusted:
+        user = headers.get(header)
         if user and user.strip():
             return f"user:{user.strip()}"
-    return f"session:{_SESSION_OWNER.get()}"
+    cookie = cookies.get(OWNER_COOKIE, "")
+    if isinstance(cookie, str) and _TOKEN.fullmatch(cookie):
+        return f"browser:{cookie}"
+    return f"browser:{session_token}"
+
+
+def owner_id() -> str:
+    """This session's owner id (`owner_from` for its connection)."""
+    return owner_from(
+        st.context.headers,
+        st.context.cookies,
+        _SESSION_OWNER.get(),
+        os.environ,
+        connection_problem() is None,
+    )
+
+
+_COOKIE_JS = r"""
+export default function ({data}) {
+  const secure = location.protocol === "https:" ? "; Secure" : "";
+  document.cookie =
+    `${data.name}=${data.token}; Path=/; Max-Age=${data.max_age}; SameSite=Strict${secure}`;
+}
+"""
+_cookie_setter = st.components.v2.component("gan-playground.owner_cookie", js=_COOKIE_JS)
+
+
+def remember_owner() -> None:
+    """Store this session's token in the browser's owner cookie unless it already holds one
+    (the cookie a session sees is the one its page was opened with)."""
+    cookie = st.context.cookies.get(OWNER_COOKIE, "")
+    held = isinstance(cookie, str) and _TOKEN.fullmatch(cookie)
+    if held or os.environ.get(OWNER_HEADER_ENV, "").strip():
+        return
+    _cookie_setter(
+        data={
+            "name": OWNER_COOKIE,
+            "token": _SESSION_OWNER.get(),
+            "max_age": OWNER_COOKIE_DAYS * 24 * 3600,
+        },
+        key="owner_cookie",
+    )

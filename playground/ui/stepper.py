@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 import streamlit as st
 
-from playground.settings import shown
+from playground.links import LOCK_PARAM, lesson_params, parse_lock
 from playground.toy import (
     SETTING_CHOICES,
     SETTING_RANGES,
@@ -47,7 +47,6 @@ D_STEP, G_STEP, DG_STEP, RUN, STOP, RESET, APPLY = (
 )
 """Keys of the buttons (tests press them by key)."""
 
-LOCK_PARAM = "lock"
 PAGE = "../pages/gaussian_gan.py"
 """The stepper page, as Home.py registers it (relative to the entry script)."""
 
@@ -92,26 +91,9 @@ HELP = {
 # -- the shareable link -----------------------------------------------------------------------
 
 
-def parse_lock(text: str) -> frozenset[str]:
-    """The settings a link locks: "lr_d,g_loss" or "all"; unknown names are an error."""
-    names = {name.strip() for name in text.split(",") if name.strip()}
-    if "all" in names:
-        return frozenset(LABELS)
-    unknown = sorted(names - set(LABELS))
-    if unknown:
-        raise ToySettingsError(
-            f"lock= names unknown settings {', '.join(map(shown, unknown[:5]))}; "
-            f"known: all, {', '.join(LABELS)}"
-        )
-    return frozenset(names)
-
-
 def link_params(settings: ToySettings, locked: frozenset[str]) -> dict[str, str]:
     """What the page URL carries: the settings (seed and non-defaults) and the locks."""
-    params = settings.to_params()
-    if locked:
-        params[LOCK_PARAM] = ",".join(sorted(locked))
-    return params
+    return lesson_params(settings, locked)
 
 
 def settings_from_link(

@@ -29,7 +29,8 @@ def open_page(page: str | None = None, timeout: float = 60) -> AppTest:
 def live_charts(at: AppTest) -> list[dict[str, Any]]:
     """The figures of the page's live charts (playground.ui.live_chart), in page order, as
     plotly.js receives them."""
-    return [json.loads(json.loads(e.proto.json)["figure"]) for e in at.get("bidi_component")]
+    shown = (json.loads(e.proto.json) for e in at.get("bidi_component"))
+    return [json.loads(data["figure"]) for data in shown if "figure" in data]
 
 
 def numbers(array: Any) -> np.ndarray:

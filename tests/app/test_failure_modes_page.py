@@ -234,7 +234,7 @@ def test_a_press_while_this_session_still_trains_is_ignored_and_said_so(
     monkeypatch.setattr(failures, "run_preset", training)
     at = open_page(PAGE)
     at.session_state["owner.session_id"] = "press-test"
-    earlier = fresh_runs.start("session:press-test", lesson_for_seed("mode_collapse", 5))
+    earlier = fresh_runs.start("browser:press-test", lesson_for_seed("mode_collapse", 5))
     training.wait_for_active(1)
     run_lesson(at, "vanishing_gradients", seed=5)
     assert [w.value for w in at.warning] == [failures.STILL_TRAINING]

@@ -273,7 +273,7 @@ def test_a_runs_folder_that_cannot_be_created_leaves_the_rest_of_the_page_workin
 def test_a_finished_job_is_listed_with_its_downloads_and_can_be_deleted(synthetic: None) -> None:
     at = open_page(PAGE)
     assert "No jobs yet" in " ".join(c.value for c in at.caption)
-    owner = f"session:{at.session_state['owner.session_id']}"
+    owner = f"browser:{at.session_state['owner.session_id']}"
     manager = jobs_ui.job_manager()
     job_id = manager.submit(owner, TrainSettings(epochs=0.05, batch_size=32, device="cpu"))
     deadline = time.monotonic() + 90

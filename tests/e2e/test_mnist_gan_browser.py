@@ -83,14 +83,14 @@ def go_to(page: Page, title: str) -> None:
 
 
 def start_job(page: Page, epochs: str) -> str:
-    """Press Train with batch 32 and `epochs`; the new job's id."""
+    """Press Train with batch 32 and `epochs`; the new job's id (jobs are listed newest first)."""
     choose_option(page, "batch size", "32")
     field = page.get_by_label("epochs")
     field.fill(epochs)
     field.press("Tab")
     page.get_by_role("button", name="Train").click()
     wait_for_idle(page)
-    card = page.get_by_text(re.compile(r"· job [0-9a-f]{8} · (queued|running)"))
+    card = page.get_by_text(re.compile(r"· job [0-9a-f]{8} · (queued|running)")).first
     expect(card).to_be_visible()
     return re.search(r"job ([0-9a-f]{8})", card.inner_text()).group(1)
 

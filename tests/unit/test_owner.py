@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 
 from playground.ui.state import (
+    OWNER_COOKIE,
     OWNER_HEADER_ENV,
     PROXY_SECRET_ENV,
     PROXY_SECRET_HEADER,
+    owner_from,
     proxy_problem,
 )
 
@@ -42,3 +44,43 @@ def test_with_a_secret_only_requests_carrying_it_are_trusted() -> None:
         problem = proxy_problem({**alice, **given}, None, WITH_SECRET)
         assert problem is not None and "login proxy" in problem
     assert "s3cret" not in problem, "the refusal never shows the secret"
+
+
+# ---------------------------------------------------------------------------------------------
+# Without a login proxy: the browser's cookie keeps a student's jobs and limits across reloads
+
+TOKEN = "0123456789abcdef0123456789abcdef"
+
+
+def test_a_browser_with_the_owner_cookie_is_the_same_owner_in_every_session() -> None:
+    cookies = {OWNER_COOKIE: TOKEN}
+    first = owner_from({}, cookies, "a" * 32, {}, trusted=True)
+    after_reload = owner_from({}, cookies, "b" * 32, {}, trusted=True)
+    assert first == after_reload == f"browser:{TOKEN}"
+
+
+def test_a_first_visit_owns_by_its_session_token_which_becomes_the_cookie() -> None:
+    session = "c" * 32
+    assert owner_from({}, {}, session, {}, trusted=True) == f"browser:{session}"
+    # the token remember_owner stores makes the next session the same owner
+    assert owner_from({}, {OWNER_COOKIE: session}, "d" * 32, {}, trusted=True) == (
+        f"browser:{session}"
+    )
+
+
+@pytest.mark.parametrize(
+    "cookie", ["", "short", TOKEN.upper(), TOKEN + "0", "../" + TOKEN[3:], TOKEN[:-1] + "g"]
+)
+def test_a_hand_made_owner_cookie_is_ignored(cookie: str) -> None:
+    assert (
+        owner_from({}, {OWNER_COOKIE: cookie}, "e" * 32, {}, trusted=True) == "browser:" + "e" * 32
+    )
+
+
+def test_behind_the_proxy_the_user_header_wins_over_the_cookie_and_needs_trust() -> None:
+    headers = {"X-Forwarded-User": " alice "}
+    cookies = {OWNER_COOKIE: TOKEN}
+    assert owner_from(headers, cookies, "f" * 32, BEHIND_PROXY, trusted=True) == "user:alice"
+    assert owner_from(headers, cookies, "f" * 32, BEHIND_PROXY, trusted=False) == (
+        f"browser:{TOKEN}"
+    )
