@@ -154,12 +154,18 @@ def digit_labels(digit: int | None) -> Tensor:
     return torch.full((GRID_SAMPLES,), digit)
 
 
+def draw_noise(sampler: nn.Module, n: int, seed: int) -> Tensor:
+    """n noise vectors z ~ N(0, I) of the sampler's size (n, z_dim), drawn on the CPU with `seed`:
+    one seed gives the same z on every machine and every page."""
+    return torch.randn(n, sampler.z_dim, generator=torch.Generator().manual_seed(seed))
+
+
 def sample_digits(sampler: nn.Module, seed: int, labels: Tensor | None = None) -> Samples:
     """len(labels) (else GRID_SAMPLES) digits from z ~ N(0, I) drawn with `seed`, and the
     sampler along the straight line between the first two noise vectors (a cGAN: all of the
     first label)."""
     n = GRID_SAMPLES if labels is None else len(labels)
-    noise = torch.randn(n, sampler.z_dim, generator=torch.Generator().manual_seed(seed))
+    noise = draw_noise(sampler, n, seed)
     images = generate(sampler, noise, labels)
     line = interpolation_noise(noise[0], noise[1], INTERPOLATION_STEPS)
     line_labels = None if labels is None else labels[:1].expand(INTERPOLATION_STEPS)

@@ -59,9 +59,11 @@ def loss_curves(history: Sequence[HistoryPoint], title: str = "Training curves")
     return fig
 
 
-def sample_grid(images: Tensor | np.ndarray, per_row: int = 10) -> np.ndarray:
-    """Digits tiled `per_row` to a row with a 2 px dark border: one grayscale uint8 image."""
-    grid = make_grid(to_shown(images), nrow=per_row, padding=GRID_PADDING, pad_value=0.0)
+def sample_grid(
+    images: Tensor | np.ndarray, per_row: int = 10, padding: int = GRID_PADDING
+) -> np.ndarray:
+    """Digits tiled `per_row` to a row with a `padding` px dark border: one grayscale uint8 image."""
+    grid = make_grid(to_shown(images), nrow=per_row, padding=padding, pad_value=0.0)
     return (grid[0] * 255).round().to(torch.uint8).numpy()
 
 
