@@ -157,7 +157,18 @@ def _tensor_bytes(state: Any) -> int:
 
 
 def _cloned(state: Any) -> Any:
-    """A deep copy of a (nested) state dict whose tensors share no storage with the original."""
+    """A deep copy of a (nested) state dict whose tensors share no storage with the original.
+
+    Tensors are cloned directly: `copy.deepcopy` takes ~7x longer on a 1-D stepper's state,
+    and a snapshot is taken on every press (bench/bench_stepper.py)."""
+    if isinstance(state, Tensor):
+        return state.detach().clone()
+    if isinstance(state, dict):
+        return type(state)((key, _cloned(value)) for key, value in state.items())
+    if isinstance(state, list):
+        return [_cloned(value) for value in state]
+    if isinstance(state, tuple):
+        return tuple(_cloned(value) for value in state)
     return copy.deepcopy(state)
 
 

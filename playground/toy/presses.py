@@ -4,6 +4,7 @@ to rewind to), the last press, and the limits that keep the history's memory bou
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from playground.gan import Snapshot, StepRecord
 from playground.toy.readout import Measures
@@ -18,6 +19,25 @@ class Entry:
     record: StepRecord | None
     measures: Measures
     snapshot: Snapshot | None  # None once thinned away: this step can no longer be restored
+
+    @cached_property
+    def curve_row(self) -> tuple[float, ...]:
+        """This step's point on every history curve (`ToyGAN.curves`), NaN where not measured;
+        kept, so a press reads each older step's numbers once, not once per press."""
+
+        def number(value: float | None) -> float:
+            return float("nan") if value is None else float(value)
+
+        record, measures = self.record, self.measures
+        return (
+            float(self.step),
+            number(record.d_loss if record else None),
+            number(record.g_loss if record else None),
+            number(measures.d_real),
+            number(measures.d_fake),
+            number(measures.kl),
+            number(measures.js),
+        )
 
 
 @dataclass(frozen=True)

@@ -394,20 +394,16 @@ class ToyGAN:
         """Losses, D outputs and KL/JS of every kept step up to the current one."""
         with self._lock:
             entries = self.entries[: self.cursor + 1]
-        nan = float("nan")
-
-        def column(read: Callable[[Entry], float | None]) -> np.ndarray:
-            values = [read(e) for e in entries]
-            return np.array([nan if v is None else v for v in values], dtype=np.float64)
-
+        rows = np.array([entry.curve_row for entry in entries], dtype=np.float64).reshape(-1, 7)
+        columns = [np.ascontiguousarray(rows[:, i]) for i in range(7)]
         return Curves(
-            step=np.array([e.step for e in entries]),
-            d_loss=column(lambda e: e.record.d_loss if e.record else None),
-            g_loss=column(lambda e: e.record.g_loss if e.record else None),
-            d_real=column(lambda e: e.measures.d_real),
-            d_fake=column(lambda e: e.measures.d_fake),
-            kl=column(lambda e: e.measures.kl),
-            js=column(lambda e: e.measures.js),
+            step=columns[0].astype(np.int64),
+            d_loss=columns[1],
+            g_loss=columns[2],
+            d_real=columns[3],
+            d_fake=columns[4],
+            kl=columns[5],
+            js=columns[6],
         )
 
     def last_losses(self) -> dict[str, float | None]:

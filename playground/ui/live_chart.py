@@ -14,9 +14,12 @@ package's). The look follows the course's light theme.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
+from _plotly_utils.utils import to_typed_array_spec
 from plotly.io.json import to_json_plotly
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
@@ -75,10 +78,31 @@ _component = st.components.v2.component("gan-playground.live_chart", js=_JS, iso
 
 def figure_json(figure: go.Figure) -> str:
     """The figure as plotly.js reads it, without plotly.py's default template (the chart
-    brings its own look; the template would add ~8 KB to every redraw)."""
-    spec = figure.to_plotly_json()
-    spec["layout"].pop("template", None)
-    return to_json_plotly(spec)
+    brings its own look; the template would add ~8 KB to every redraw).
+
+    The same JSON as `figure.to_plotly_json()` gives (a test holds them equal), in half the
+    time: plotly deep-copies every trace before encoding its arrays, which was the largest
+    share of a press's server time; here the arrays are encoded straight from the figure's
+    validated data into new containers, and the figure is left as it was.
+    """
+    data, layout = getattr(figure, "_data", None), getattr(figure, "_layout", None)
+    if not isinstance(data, list) or not isinstance(layout, dict):
+        spec = figure.to_plotly_json()  # a plotly that keeps its figure elsewhere
+        spec["layout"].pop("template", None)
+        return to_json_plotly(spec)
+    layout = {key: value for key, value in layout.items() if key != "template"}
+    return to_json_plotly({"data": _encoded(data), "layout": _encoded(layout)})
+
+
+def _encoded(value: Any) -> Any:
+    """`value` with every numeric array as plotly.js's typed-array spec (base64), copied."""
+    if isinstance(value, dict):
+        return {key: _encoded(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encoded(item) for item in value]
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fiub":
+        return to_typed_array_spec(value)
+    return value
 
 
 def live_chart(figure: go.Figure, key: str) -> None:
