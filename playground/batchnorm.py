@@ -314,6 +314,7 @@ def probe_generator(probe: GeneratorProbe, batch_norm: bool) -> LayerReadout:
     discriminator.apply(
         partial(weights_init, generator=torch.Generator().manual_seed(probe.seed + 1))
     )
+    discriminator.requires_grad_(False)  # only G's gradients are shown
     noise = torch.randn(
         probe.batch_size, generator.z_dim, generator=torch.Generator().manual_seed(probe.seed)
     )
