@@ -29,6 +29,7 @@ PAGES = (
     "vae_vs_gan.py",
     "failure_modes.py",
     "saddle_point.py",
+    "batch_norm.py",
 )
 
 

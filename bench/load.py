@@ -1,7 +1,7 @@
 """A class of simulated students against one local server, and one real browser beside them.
 
 Run: python bench/load.py [--students 30] [--jobs 0] [--seconds 60] [--no-browser]
-                          [--root OTHER_CHECKOUT] [--json FILE]
+                          [--root OTHER_CHECKOUT] [--json FILE] [--profile DIR]
 
 Starts the app (`streamlit run playground/Home.py`, with synthetic training data and a temporary
 runs folder) on 127.0.0.1 and lets N students use it at once. Each student is a real Streamlit
@@ -15,6 +15,10 @@ Reports press-to-update latency (press sent -> the server's "script finished"), 
 errors (an exception on the page, a failed run, a dropped connection, a press without an answer
 in 30 s), the server's peak RSS and its mean CPU (100 % = one core), and the browser's press ->
 settled p50 / p95. Exits 1 on any error, so CI can run a small class (N = 5 for 20 s).
+
+`--profile DIR` samples the server with py-spy while the class runs, keeps the stacks in DIR
+(py-spy's raw format: `profile-N<students>-M<jobs>.txt`, readable by speedscope or flamegraph
+tools) and prints where the server's time went: the functions on most sampled stacks.
 """
 
 from __future__ import annotations
@@ -25,10 +29,12 @@ import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -265,10 +271,21 @@ async def class_of(url: str, students: int, jobs: int, seconds: float, tally: Ta
     await asyncio.gather(*bots)
 
 
-def measure(server: Server, students: int, jobs: int, seconds: float, with_browser: bool) -> Row:
+def measure(
+    server: Server,
+    students: int,
+    jobs: int,
+    seconds: float,
+    with_browser: bool,
+    profile: Path | None = None,
+) -> Row:
     tally = Tally()
     asyncio.run(warm_up(server.url))
     meter = ServerMeter(server.url.rsplit(":", 1)[1])
+    sampler = None
+    if profile is not None:
+        stacks = profile / f"profile-N{students}-M{jobs}.txt"
+        sampler = start_profile(meter.pid, seconds, stacks)
     browser = None
     if with_browser:
         deadline = time.monotonic() + seconds
@@ -278,6 +295,9 @@ def measure(server: Server, students: int, jobs: int, seconds: float, with_brows
     if browser is not None:
         browser.join()
     cpu = meter.stop()
+    if sampler is not None:
+        sampler.wait(timeout=60)
+        print(profile_summary(stacks))
     jobs_trained = trained_jobs(Path(os.environ["PLAYGROUND_RUNS"]))
     for error in tally.errors[:10]:
         print("error:", error, file=sys.stderr)
@@ -292,6 +312,53 @@ def measure(server: Server, students: int, jobs: int, seconds: float, with_brows
         len(tally.errors), jobs_trained, meter.peak_rss_mb, cpu, len(tally.browser_ms),
         stat(tally.browser_ms, 0.5), stat(tally.browser_ms, 0.95),
     )  # fmt: skip
+
+
+def start_profile(pid: int, seconds: float, stacks: Path) -> subprocess.Popen:
+    """py-spy sampling the server's threads (idle ones left out) for the class's duration."""
+    stacks.parent.mkdir(parents=True, exist_ok=True)
+    command = [
+        str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid),
+        "--duration", str(max(1, int(seconds))), "--rate", "50", "--format", "raw",
+        "--nonblocking", "--output", str(stacks),
+    ]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def profile_summary(stacks: Path, top: int = 12) -> str:
+    """Where the server's busy samples were: by library (the innermost frame's), and the app's
+    own functions found on the most stacks (inclusive)."""
+    if not stacks.exists():
+        return f"no profile at {stacks} (py-spy missing, or not allowed to attach)"
+    total, by_library, ours = 0, Counter(), Counter()
+    for line in stacks.read_text().splitlines():
+        frames, _, count = line.rpartition(" ")
+        if not count.isdigit() or not frames:
+            continue
+        n, stack = int(count), frames.split(";")
+        total += n
+        by_library[_library(stack[-1])] += n
+        for name in {f.split(" (")[0] for f in stack if _library(f) in ("playground", "pages")}:
+            ours[name] += n
+    share = lambda n: f"{100 * n / max(1, total):5.1f} %"  # noqa: E731
+    lines = [f"server busy samples: {total} at 50 Hz ({stacks.name}); innermost frame by library:"]
+    lines += [f"  {share(n)}  {name}" for name, n in by_library.most_common(top)]
+    lines.append("the app's own functions on the most stacks (inclusive):")
+    lines += [f"  {share(n)}  {name}" for name, n in ours.most_common(top)]
+    return "\n".join(lines)
+
+
+def _library(frame: str) -> str:
+    """The package a py-spy frame "name (path/file.py:12)" belongs to."""
+    path = frame.rpartition(" (")[2].rstrip(")").split(":")[0]
+    parts = Path(path).parts
+    if "site-packages" in parts:
+        parts = parts[parts.index("site-packages") + 1 :]
+    if not parts or path.startswith("<"):
+        return "other"
+    if len(parts) == 1:
+        return "python (" + parts[0] + ")"
+    return parts[0]
 
 
 def report(rows: list[Row]) -> None:
@@ -318,6 +385,7 @@ def main() -> int:
     parser.add_argument("--no-browser", action="store_true", help="bots only")
     parser.add_argument("--root", type=Path, default=ROOT, help="checkout whose app to serve")
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument("--profile", type=Path, help="sample the server with py-spy into DIR")
     args = parser.parse_args()
     if not 1 <= max(args.students) <= 300 or not 0 < args.seconds <= 1800:
         parser.error("at most 300 students and 30 minutes: this load stays on this machine")
@@ -329,7 +397,16 @@ def main() -> int:
         os.environ.setdefault("PLAYGROUND_MAX_JOBS_PER_OWNER", "1")
         for students in args.students:
             with app_server(args.root) as server:
-                rows.append(measure(server, students, args.jobs, args.seconds, not args.no_browser))
+                rows.append(
+                    measure(
+                        server,
+                        students,
+                        args.jobs,
+                        args.seconds,
+                        not args.no_browser,
+                        args.profile,
+                    )  # fmt: skip
+                )
     load = os.getloadavg()[0]
     print(f"app of {args.root}; {os.cpu_count()} cores; load average {load:.1f}")
     report(rows)

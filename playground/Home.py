@@ -121,7 +121,13 @@ PAGES = [
         "../pages/saddle_point.py",
         "The saddle point",
         ":material/cyclone:",
-        "the game's equilibrium is a saddle point: simultaneous gradient steps spiral away from it, alternating steps circle it, a look-ahead step reaches it.",
+        "the game's equilibrium is a saddle point: step each player by hand; simultaneous steps spiral away, alternating ones circle (two time-scales only reshape the orbit), a gradient penalty on D or a look-ahead step reaches it.",
+    ),
+    lesson(
+        "../pages/batch_norm.py",
+        "Batch normalization",
+        ":material/equalizer:",
+        "what batch norm computes, step by step on a small tensor and checked against torch in train and eval mode, and why the DCGAN generator needs it: activations layer by layer with and without it.",
     ),
 ]
 

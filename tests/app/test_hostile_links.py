@@ -22,6 +22,7 @@ PAGES = [
     "vae_vs_gan.py",
     "failure_modes.py",
     "saddle_point.py",
+    "batch_norm.py",
 ]
 
 names = st.one_of(
