@@ -251,6 +251,16 @@ def vae_kl_divergence(mu: Tensor, logvar: Tensor) -> Tensor:
     return per_dim.sum(dim=1).mean()
 
 
+def autoencoder_loss(logits: Tensor, targets: Tensor) -> VAELoss:
+    """A plain autoencoder's loss: the reconstruction term alone, -log p(x|z) with z = mu(x).
+
+    Without the KL term nothing ties the codes to N(0, I): the encoder may put them anywhere,
+    with gaps between them, which is what the latent-space page shows. (kl is 0, for logging.)
+    """
+    reconstruction = vae_reconstruction_loss(logits, targets)
+    return VAELoss(reconstruction, reconstruction, torch.zeros_like(reconstruction))
+
+
 def vae_loss(logits: Tensor, targets: Tensor, mu: Tensor, logvar: Tensor) -> VAELoss:
     """The negative ELBO: -E_q[log p(x|z)] + KL(q(z|x) || p(z)), in nats per image.
 

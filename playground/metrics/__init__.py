@@ -61,6 +61,7 @@ from playground.metrics.scores import (
     per_label_accuracy,
     precision_recall,
     psd_sqrt,
+    realism_scores,
     symmetric_eigenvalues,
 )
 
@@ -94,6 +95,7 @@ __all__ = [
     "precision_recall",
     "psd_sqrt",
     "random_affine",
+    "realism_scores",
     "save_classifier",
     "symmetric_eigenvalues",
     "train_classifier",

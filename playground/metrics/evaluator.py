@@ -30,6 +30,7 @@ from playground.metrics.scores import (
     label_accuracy,
     precision_recall,
     psd_sqrt,
+    realism_scores,
 )
 from playground.models import NUM_CLASSES
 from playground.models.classifier import FEATURE_DIM, DigitClassifier
@@ -140,6 +141,14 @@ class Evaluator:
         ]
         features = torch.cat(features)
         return features, self.classifier.head(features)
+
+    @torch.inference_mode()
+    def realism(self, features: Tensor) -> Tensor:
+        """The realism score (n,) of each image, from its features (n, 128) (`classify`): at least
+        1 when it lies on the real digits' manifold as precision measures it (scores.realism_scores).
+        """
+        directions = F.normalize(features.to(self.device, torch.float32), dim=1)
+        return realism_scores(self._reference_directions, directions, self._reference_radii)
 
     def evaluate(self, images: Tensor, labels: Tensor | None = None) -> SampleMetrics:
         """All metrics for generated images (n, 1, 28, 28) in [-1, 1]; labels (n,) for a cGAN."""

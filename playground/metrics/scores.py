@@ -143,6 +143,17 @@ def precision_recall(
     return precision.to(torch.float64).mean().item(), recall.to(torch.float64).mean().item()
 
 
+def realism_scores(real: Tensor, fake: Tensor, real_radii: Tensor) -> Tensor:
+    """The realism score of each fake (Kynkaenniemi et al. 2019, section 5), (n_fake,):
+
+    R(f) = max_r radius_k(r) / |f - r|. R >= 1 exactly when f lies in some real k-NN ball (the
+    test precision counts), and R grows the closer f comes to a real digit. (The paper also
+    leaves out the largest real balls; they are kept here so that R >= 1 is precision's test.)
+    """
+    distances = torch.cdist(fake, real).clamp_min(1e-12)
+    return (real_radii.unsqueeze(0) / distances).max(dim=1).values
+
+
 def label_accuracy(logits: Tensor, labels: Tensor) -> float:
     """Share of samples whose argmax prediction equals the label they were generated for."""
     return (logits.argmax(dim=1) == labels.to(logits.device)).to(torch.float64).mean().item()

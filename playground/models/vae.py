@@ -7,6 +7,9 @@ returns logits, and `decode` returns the Bernoulli means mapped back to [-1, 1].
 Encoder q(z|x): 1 -> 32 -> 64 channels, kernel 4 stride 2 padding 1 (28 -> 14 -> 7), then a
 linear layer to `hidden` units and two heads, mu and log sigma^2, each (B, z_dim).
 Decoder p(x|z): z -> hidden -> 64x7x7, transposed convolutions 64 -> 32 -> 1 (7 -> 14 -> 28).
+
+The plain autoencoder of the latent-space lesson is this same network trained without sampling
+or the KL term (training setting model="ae"): its code is mu(x), its log-variance head unused.
 """
 
 from __future__ import annotations

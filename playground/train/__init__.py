@@ -34,6 +34,8 @@ from playground.train.networks import (
 from playground.train.run import CheckpointedRun, Progress
 from playground.train.sampling import draw_samples, fixed_noise, generate
 from playground.train.settings import (
+    AE_MODEL,
+    AUTOENCODER_MODELS,
     CLI_MODELS,
     DEVICES,
     MODELS,
@@ -52,6 +54,8 @@ from playground.train.vae_trainer import (
 )
 
 __all__ = [
+    "AE_MODEL",
+    "AUTOENCODER_MODELS",
     "CLI_MODELS",
     "DEVICES",
     "GAN_TRAINING_KIND",

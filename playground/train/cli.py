@@ -1,6 +1,6 @@
 """The training command line: train a shipped model, keep its best checkpoint by FID, record it.
 
-`python -m playground.train dcgan|cgan|vae --out FILE ...` trains with the options given (the
+`python -m playground.train dcgan|cgan|vae|ae --out FILE ...` trains with the options given (the
 model's defaults for the rest), scores every few epochs with the shipped metric classifier, keeps
 the best (or the last) epoch's checkpoint and writes the run into trained_models/manifest.json:
 the exact command, seed, device, wall time, per-epoch scores. `--rescore` scores a kept file again.
@@ -39,8 +39,8 @@ from playground.train.batches import TrainingDataError
 from playground.train.gan_trainer import GAN_TRAINING_KIND, Trainer, load_generator
 from playground.train.sampling import draw_samples
 from playground.train.settings import (
+    AUTOENCODER_MODELS,
     CLI_MODELS,
-    VAE_MODEL,
     SettingsError,
     TrainSettings,
     VAESettings,
@@ -54,7 +54,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m playground.train",
         description=(
-            "Train the course DCGAN, cGAN or VAE on MNIST; keep the checkpoint with the best FID. "
+            "Train the course DCGAN, cGAN, VAE or plain autoencoder (ae) on MNIST; keep the "
+            "checkpoint with the best FID. "
             "Options left out take the model's defaults."
         ),
     )
@@ -106,7 +107,7 @@ VAE_ONLY_OPTIONS = ("lr", "hidden")
 
 def _settings_from_args(args: argparse.Namespace) -> TrainSettings | VAESettings:
     """The model's settings class filled from the options given, its defaults for the rest."""
-    vae = args.model == VAE_MODEL
+    vae = args.model in AUTOENCODER_MODELS
     cls, alien = (VAESettings, GAN_ONLY_OPTIONS) if vae else (TrainSettings, VAE_ONLY_OPTIONS)
     given = sorted(name for name in alien if getattr(args, name) is not None)
     if given:
@@ -192,6 +193,8 @@ class ProgressLine:
 
 
 def _losses_text(record: StepRecord | VAEStepRecord) -> str:
+    if isinstance(record, VAEStepRecord) and not record.variational:
+        return f"reconstruction {record.reconstruction:.1f} (an autoencoder: no KL term)"
     if isinstance(record, VAEStepRecord):
         return (
             f"-ELBO {record.loss:.1f} = reconstruction {record.reconstruction:.1f} "
@@ -341,7 +344,7 @@ def _start(
     """
     if isinstance(settings, VAESettings):
         if args.resume_from is not None:
-            raise SettingsError("--resume-from continues GAN runs only, not the vae")
+            raise SettingsError(f"--resume-from continues GAN runs only, not the {settings.model}")
         return VAETrainer(settings, images, labels), None, {}
     if args.resume_from is None:
         return Trainer(settings, images, labels), None, {}
@@ -398,7 +401,7 @@ def _rescore_command(args: argparse.Namespace) -> int:
     For when the classifier file was rebuilt after training: the entry's metrics and
     classifier_sha256 are replaced; the per-epoch history keeps the classifier it was made with.
     """
-    if args.model == VAE_MODEL:
+    if args.model in AUTOENCODER_MODELS:
         vae, settings, meta = load_vae(args.out)
         generator: nn.Module = VAESampler(vae)
     else:

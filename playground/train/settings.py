@@ -16,7 +16,11 @@ from playground.settings import Range, check_fields
 
 MODELS = ("dcgan", "cgan")
 VAE_MODEL = "vae"
-CLI_MODELS = (*MODELS, VAE_MODEL)
+AE_MODEL = "ae"
+AUTOENCODER_MODELS = (VAE_MODEL, AE_MODEL)
+"""What VAETrainer trains: the VAE, and the plain autoencoder (the same network with the code
+z = mu(x) and the reconstruction loss alone: no sampling, no KL term)."""
+CLI_MODELS = (*MODELS, *AUTOENCODER_MODELS)
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -77,7 +81,8 @@ def _settings_from_mapping(cls: type, values: Mapping[str, Any]) -> Any:
 
 @dataclass(frozen=True)
 class VAESettings:
-    """How the course VAE is trained: Adam on the negative ELBO (see losses.vae_loss)."""
+    """How the course VAE is trained: Adam on the negative ELBO (see losses.vae_loss); with
+    model "ae", the same network as a plain autoencoder (losses.autoencoder_loss)."""
 
     model: str = VAE_MODEL
     epochs: float = 20
@@ -93,6 +98,11 @@ class VAESettings:
     def validate(self) -> None:
         """Raise SettingsError naming every field of the wrong type or out of its range."""
         check_fields(self, VAE_RANGES, VAE_CHOICES, SettingsError)
+
+    @property
+    def variational(self) -> bool:
+        """True for the VAE (a sampled code and a KL term), False for the plain autoencoder."""
+        return self.model == VAE_MODEL
 
     @property
     def config(self) -> VAEConfig:
@@ -134,7 +144,7 @@ VAE_RANGES = {
     **VAE_SHAPE_RANGES,
     "seed": SEED,
 }
-VAE_CHOICES = {"model": (VAE_MODEL,), "device": DEVICES}
+VAE_CHOICES = {"model": AUTOENCODER_MODELS, "device": DEVICES}
 
 
 def resolve_device(device: str | torch.device) -> torch.device:

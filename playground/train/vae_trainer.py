@@ -6,6 +6,10 @@ is one Adam update of encoder and decoder on the negative ELBO of a real batch (
 and run(n) is n of them with one host sync at the end. It shares the rest with the GANs: settings
 checks, the seeded batch source (its noise() supplies the eps of the reparameterization trick),
 the checkpoint format, sampling and the command line.
+
+With model "ae" the same trainer trains the same network as a plain autoencoder: the code is
+z = mu(x) (no eps, no sampling) and the loss is the reconstruction term alone. Only the
+objective differs from the VAE, so the latent-space page can compare what the KL term does.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from playground.checkpoints import (
     pack_optimizer_state,
     pack_parts,
 )
-from playground.losses import vae_loss
+from playground.losses import VAELoss, autoencoder_loss, vae_loss
 from playground.models import VAE, VAESampler
 from playground.pixels import checked_model_images
 from playground.settings import is_whole_number
@@ -53,6 +57,7 @@ class VAEStepRecord:
     reconstruction: float
     kl: float
     grad_norm: float
+    variational: bool = True  # False: a plain autoencoder's loss, reconstruction only
 
     def is_finite(self) -> bool:
         """False when any number is NaN or infinite (a diverged run)."""
@@ -99,12 +104,22 @@ class VAETrainer(CheckpointedRun):
         self.total_iterations = max(1, math.ceil(settings.epochs * self.steps_per_epoch))
         self.images_per_s = 0.0
 
-    def update(self) -> Tensor:
-        """One Adam step on -ELBO of the next real batch; [loss, reconstruction, KL, grad norm]."""
-        real, _ = self.source.real()
+    def objective(self, real: Tensor) -> VAELoss:
+        """-ELBO of a real batch (eps from the batch source), or for the plain autoencoder the
+        reconstruction loss of decode(mu(x))."""
+        targets = (real + 1.0) / 2.0
+        if not self.settings.variational:
+            logits, _, _ = self.vae(real)  # no eps: the code is mu(x) itself
+            return autoencoder_loss(logits, targets)
         eps, _ = self.source.noise()
         logits, mu, logvar = self.vae(real, eps)
-        loss = vae_loss(logits, (real + 1.0) / 2.0, mu, logvar)
+        return vae_loss(logits, targets, mu, logvar)
+
+    def update(self) -> Tensor:
+        """One Adam step on the objective of the next real batch; [loss, reconstruction, KL,
+        grad norm]."""
+        real, _ = self.source.real()
+        loss = self.objective(real)
         self.optimizer.zero_grad(set_to_none=True)
         loss.total.backward()
         grad_norm = nn.utils.clip_grad_norm_(self.vae.parameters(), float("inf"))
@@ -125,7 +140,8 @@ class VAETrainer(CheckpointedRun):
         loss, reconstruction, kl, grad_norm = stats.tolist()
         elapsed = max(time.perf_counter() - started, 1e-9)
         self.images_per_s = iterations * self.settings.batch_size / elapsed
-        return VAEStepRecord(self.iteration, loss, reconstruction, kl, grad_norm)
+        variational = self.settings.variational
+        return VAEStepRecord(self.iteration, loss, reconstruction, kl, grad_norm, variational)
 
     def sample(self, noise: Tensor) -> Tensor:
         """decode(z) in eval mode, no grad, in [-1, 1]."""

@@ -35,6 +35,7 @@ from playground.metrics import (
     precision_recall,
     psd_sqrt,
     random_affine,
+    realism_scores,
     save_classifier,
     train_classifier,
 )
@@ -224,6 +225,20 @@ def test_precision_counts_the_fakes_on_the_real_manifold() -> None:
     assert 0.75 <= recall < 1.0  # the copied reals are recalled; the far fakes recall nothing new
 
 
+def test_realism_is_radius_over_distance_and_at_least_one_where_precision_counts() -> None:
+    g = torch.Generator().manual_seed(9)
+    real = torch.randn(60, 4, generator=g, dtype=torch.float64)
+    fake = torch.cat([real[:20] + 0.01, torch.randn(40, 4, generator=g, dtype=torch.float64) * 3])
+    radii = knn_radii(real)
+    scores = realism_scores(real, fake, radii)
+    for i in (0, 25, 59):
+        brute = max(radii[j].item() / (fake[i] - real[j]).norm().item() for j in range(60))
+        assert scores[i].item() == pytest.approx(brute, rel=1e-12)
+    precision, _ = precision_recall(real, fake, real_radii=radii)
+    assert (scores >= 1).double().mean().item() == precision
+    assert scores[:20].min() > 1 > scores[20:].median()  # near real points vs far away
+
+
 def test_label_accuracy_is_the_share_of_requested_digits_read_back() -> None:
     requested = torch.tensor([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
     read_as = torch.tensor([0, 1, 2, 3, 4, 5, 6, 0, 0, 0])  # 7 of 10 right
@@ -289,6 +304,8 @@ def test_evaluator_scores_match_the_formulas_on_its_own_outputs(tiny) -> None:  
         F.normalize(reference.features, dim=1), F.normalize(features, dim=1)
     )
     assert (result.precision, result.recall) == on_sphere
+    realism = evaluator.realism(features)
+    assert (realism >= 1).double().mean().item() == result.precision
 
 
 def test_evaluator_refuses_bad_inputs_with_a_reason(tiny) -> None:  # type: ignore[no-untyped-def]

@@ -220,6 +220,31 @@ def test_each_step_is_one_textbook_adam_update_on_the_elbo() -> None:
         assert torch.allclose(a, b, rtol=1e-7, atol=1e-9), key
 
 
+def test_the_autoencoder_is_the_same_network_trained_on_reconstruction_alone() -> None:
+    """model="ae": the code is mu(x) (no eps drawn), the loss has no KL term, and the unused
+    log-variance head never moves; everything else is the VAE's."""
+    images, _ = random_digits(64)
+    trainer = VAETrainer(vae_settings(model="ae"), images)
+    reference = copy.deepcopy(trainer.vae)
+    optimizer = torch.optim.Adam(reference.parameters(), lr=1e-3, betas=(0.9, 0.999))
+    twin = MnistBatches(trainer.source.images, None, BATCH, 8, 0, False)
+    for _ in range(3):
+        real, _ = twin.real()
+        loss = vae_reconstruction_loss(
+            reference.decode_logits(reference.encode(real)[0]), (real + 1) / 2
+        )
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        record = trainer.step()
+        assert not record.variational and record.kl == 0.0
+        assert record.loss == record.reconstruction == pytest.approx(loss.item(), rel=1e-5)
+    assert_same_state(trainer.vae, reference)
+    untrained = build_vae(vae_settings(model="ae"))
+    assert torch.equal(trainer.vae.to_logvar.weight, untrained.to_logvar.weight)
+    assert VAETrainer(vae_settings(), images).step().variational
+
+
 def test_train_save_load_train_equals_training_straight(tmp_path: Path) -> None:
     images, _ = random_digits(96)
     straight = VAETrainer(vae_settings(epochs=3), images)
@@ -336,6 +361,25 @@ def test_cli_trains_the_vae_keeps_the_best_fid_epoch_and_updates_the_manifest(
     entry = json.loads((tmp_path / "manifest.json").read_text())["models"]["vae"]
     assert entry["metrics"]["fid"] == 41.0 and entry["metrics"]["epoch"] == 2
     assert cli.main(["dcgan", "--rescore", "--out", str(out)]) == 2  # it holds a VAE
+
+
+def test_cli_trains_the_autoencoder_and_keeps_its_last_epoch(
+    tmp_path: Path, offline_cli: SimpleNamespace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    offline_cli.evaluator.fids = [90.0, 95.0]
+    out = tmp_path / "ae.safetensors"
+    argv = ["ae", "--epochs", "2", "--batch-size", "16", "--z-dim", "8", "--keep", "last"]
+    assert cli.main([*argv, "--eval-samples", "40", "--device", "cpu", "--out", str(out)]) == 0
+    assert "an autoencoder: no KL term" in capsys.readouterr().out
+    entry = json.loads((tmp_path / "manifest.json").read_text())["models"]["ae"]
+    assert entry["kind"] == "vae" and entry["model"] == "ae" and entry["epoch_kept"] == 2
+    assert entry["command"].startswith("python -m playground.train ae --epochs 2 ")
+    assert entry["command"].endswith(f"--keep last --out {out}")
+    network, settings, _ = load_vae(out)
+    assert settings.model == "ae" and not settings.variational
+    offline_cli.evaluator.fids = [91.0]
+    assert cli.main(["ae", "--rescore", "--eval-samples", "40", "--out", str(out)]) == 0
+    assert cli.main(["vae", "--rescore", "--out", str(out)]) == 2  # it holds an autoencoder
 
 
 def test_cli_refuses_options_of_the_other_kind_of_model(
