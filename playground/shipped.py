@@ -27,10 +27,17 @@ from playground.data import load_mnist, synthetic_digits
 from playground.metrics import DEFAULT_CLASSIFIER_PATH
 from playground.models import NUM_CLASSES, VAE, VAESampler
 from playground.pixels import uint8_to_model
-from playground.train import TrainSettings, VAESettings, generate, load_generator, load_vae
+from playground.train import (
+    AUTOENCODER_MODELS,
+    TrainSettings,
+    VAESettings,
+    generate,
+    load_generator,
+    load_vae,
+)
 
 MODELS_DIR = SHIPPED_DIR
-LABELS = {"dcgan": "DCGAN", "cgan": "cGAN (conditional)", "vae": "VAE"}
+LABELS = {"dcgan": "DCGAN", "cgan": "cGAN (conditional)", "vae": "VAE", "ae": "autoencoder"}
 """The shipped models, by file stem, as the pages name them."""
 GRID_SAMPLES = 64
 INTERPOLATION_STEPS = 10
@@ -58,7 +65,8 @@ class ShippedModel:
 
     @property
     def vae(self) -> VAE:
-        """The VAE behind a shipped VAE's sampler (ValueError for a GAN, which has no encoder)."""
+        """The network behind a shipped VAE's (or autoencoder's) sampler (ValueError for a GAN,
+        which has no encoder)."""
         if not isinstance(self.sampler, VAESampler):
             raise ValueError(f"the {self.label} is not a VAE")
         return self.sampler.vae
@@ -95,7 +103,7 @@ def load(name: str) -> ShippedModel:
 @functools.lru_cache(maxsize=8)
 def _load(name: str, path: str, mtime_ns: int) -> ShippedModel:
     del mtime_ns  # part of the cache key: a replaced file is loaded afresh
-    if name == "vae":
+    if name in AUTOENCODER_MODELS:
         vae, vae_settings, metadata = load_vae(path)
         return ShippedModel(name, VAESampler(vae), vae_settings, metadata)
     generator, settings, metadata = load_generator(path)
