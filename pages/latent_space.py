@@ -1,5 +1,5 @@
-"""Latent space: arithmetic on the noise z of the shipped DCGAN, and the cGAN's split of a digit
-into its style z and its label y."""
+"""Latent space: arithmetic on the noise z of the shipped DCGAN, the cGAN's split of a digit into
+its style z and its label y, and the holes in a plain autoencoder's codes that a VAE fills."""
 
 import streamlit as st
 
@@ -71,3 +71,51 @@ else:
     with errors_shown():
         st.plotly_chart(latent.style_rows(kept), key="latent-styles", width="stretch")
         st.caption("Row #i: G(z_i, y) for y = 0 … 9, with z_i the noise of sample i above.")
+
+st.header("3. Autoencoder vs VAE: holes in the latent space")
+st.markdown(
+    "A GAN has no encoder, but a **plain autoencoder** does: it learns x → z = enc(x) → "
+    "dec(z) ≈ x and nothing else. The shipped autoencoder is the *same network* as the shipped "
+    "VAE with the same 16-number code, trained on reconstruction alone: no sampling of z, no KL "
+    "term. Nothing then says where its codes should lie: they spread out as the encoder likes, "
+    "and the decoder never sees the space between them. The VAE's KL term pulls every code "
+    "towards N(0, I) and its sampled codes fill the space around each one, so the region "
+    "around the codes decodes to digits too.\n\n"
+    "Below, both models encode the same two test digits (t = 0 and t = 1, outlined) and decode "
+    "the straight line through their codes, z_t = (1 − t)·z_a + t·z_b, on to t = −0.5 and "
+    "1.5, beyond the encoded digits (grey in the charts)."
+)
+models_ae, problems_ae = latent.autoencoder_models()
+for problem in problems_ae.values():
+    st.warning(problem, icon=":material/warning:")
+if not problems_ae:
+    choice = latent.path_pickers()
+    pictures = latent.autoencoder_pictures(choice)
+    if pictures is None:
+        st.warning(
+            "This section encodes MNIST test digits, which are not on this server. Run "
+            "`python -m playground.data fetch` once to get them.",
+            icon=":material/dataset:",
+        )
+    else:
+        st.plotly_chart(pictures.paths, key="latent-paths", width="stretch")
+        if pictures.measures is not None:
+            st.plotly_chart(pictures.measures, key="latent-path-measures", width="stretch")
+            st.caption(
+                "Realism score (Kynkäänniemi et al. 2019): how close the metric classifier's "
+                "features of an image come to those of real test digits, 1 at the edge of the "
+                "region real digits occupy. Right: the same test on paths between many random "
+                "pairs of test digits of different kinds."
+            )
+            st.markdown(
+                "In 16 dimensions one path may look smooth for both models; over many paths "
+                "the autoencoder's hole between the digits shows. " + pictures.paths_text
+            )
+        st.subheader("Decoding the prior: z ~ N(0, I)")
+        st.markdown(
+            "A VAE is made to be sampled: decoding z ~ N(0, I) gives new digits. The "
+            "autoencoder was never told where its codes are, and N(0, I) is not where it put "
+            "them: the same points decode to a few smudged shapes."
+        )
+        st.plotly_chart(pictures.prior, key="latent-prior", width="stretch")
+        st.markdown(pictures.prior_text)

@@ -258,15 +258,34 @@ def latent_arithmetic(generator: nn.Module, settings: ArithmeticSettings) -> Ari
     )
 
 
-def classifier_digits(images: Tensor) -> Tensor | None:
-    """The digit the shipped metric classifier reads in each image (n,), or None when its file
-    is not on this server (groups are then suggested without knowing the digits)."""
+@dataclass(frozen=True, eq=False)  # tensors have no single truth value to compare
+class ClassifierReading:
+    """What the shipped metric classifier reads in images, each (n,): the digit, its confidence
+    (the probability it gives that digit) and the realism score (at least 1 on the real digits'
+    manifold, as precision measures it; `metrics.realism_scores`)."""
+
+    digits: Tensor
+    confidence: Tensor
+    realism: Tensor
+
+
+def classifier_reading(images: Tensor) -> ClassifierReading | None:
+    """The classifier's reading of images (n, 1, 28, 28) in [-1, 1], or None when its file is
+    not on this server."""
     try:
         evaluator = load_evaluator()
     except CheckpointError:
         return None
-    _, logits = evaluator.classify(images)
-    return logits.argmax(dim=1).cpu()
+    features, logits = evaluator.classify(images)
+    confidence, digits = logits.float().softmax(dim=1).max(dim=1)
+    return ClassifierReading(digits.cpu(), confidence.cpu(), evaluator.realism(features).cpu())
+
+
+def classifier_digits(images: Tensor) -> Tensor | None:
+    """The digit the classifier reads in each image (n,), or None without its file (groups are
+    then suggested without knowing the digits)."""
+    reading = classifier_reading(images)
+    return None if reading is None else reading.digits
 
 
 @dataclass(frozen=True)

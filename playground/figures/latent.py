@@ -1,6 +1,6 @@
 """Pictures of the latent-space page: numbered sample grids with the chosen samples outlined, the
-equation of pictures G(mean z_A) - G(mean z_B) + G(z) = G(z + s d), and a cGAN's styles drawn
-as every digit.
+equation of pictures G(mean z_A) - G(mean z_B) + G(z) = G(z + s d), a cGAN's styles drawn as
+every digit, and an autoencoder's and a VAE's paths between two digits with their measures.
 
 Each picture is one image (figures.mnist.sample_grid, sent as one PNG) inside a plotly figure
 that writes numbers, headings and operators over it, so a student can name a sample by its number.
@@ -13,11 +13,14 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 import torch
+from plotly.subplots import make_subplots
 from plotly.utils import image_array_to_data_uri
 from torch import Tensor
 
+from playground.autoencoding import DecodedPoints, PathStatistics
+from playground.figures.compare import VAE_COLOUR
 from playground.figures.mnist import GRID_PADDING, sample_grid
-from playground.figures.style import DISC, GEN, REAL
+from playground.figures.style import DISC, GEN, OPTIMAL, REAL, base_layout
 from playground.latent import Arithmetic
 from playground.models import NUM_CLASSES
 
@@ -155,28 +158,130 @@ def equation_figure(result: Arithmetic, strength: float) -> go.Figure:
     return fig
 
 
-def style_rows(images: Tensor, chosen: Sequence[int]) -> go.Figure:
-    """A cGAN's chosen samples as every digit: row r is sample chosen[r]'s z under labels 0-9,
-    numbered by sample on the left and by digit on top."""
-    fig = _image_figure(sample_grid(images, NUM_CLASSES), top=30, left=40)
-    for digit in range(NUM_CLASSES):
-        x, y = cell_origin(digit, NUM_CLASSES)
+def labelled_rows(
+    images: Tensor,
+    column_titles: Sequence[str],
+    row_titles: Sequence[str],
+    marked_columns: Sequence[int] = (),
+    left: int = 40,
+) -> go.Figure:
+    """Images in rows of len(column_titles), each column titled on top and each row on the
+    left; the pictures of `marked_columns` outlined in every row."""
+    per_row = len(column_titles)
+    fig = _image_figure(sample_grid(images, per_row), top=30, left=left)
+    for col, title in enumerate(column_titles):
+        x, y = cell_origin(col, per_row)
         fig.add_annotation(
             x=x + SIDE / 2,
             y=y - 1,
-            text=f"y = {digit}",
+            text=title,
             showarrow=False,
             yanchor="bottom",
             font=dict(size=11),
         )
-    for row, index in enumerate(chosen):
-        x, y = cell_origin(row * NUM_CLASSES, NUM_CLASSES)
+    for row, title in enumerate(row_titles):
+        x, y = cell_origin(row * per_row, per_row)
         fig.add_annotation(
             x=x - 1,
             y=y + SIDE / 2,
-            text=f"#{index}",
+            text=title,
             showarrow=False,
             xanchor="right",
             font=dict(size=11),
         )
+        _outline(fig, [row * per_row + col for col in marked_columns], per_row, DISC, 0.0)
+    return fig
+
+
+def style_rows(images: Tensor, chosen: Sequence[int]) -> go.Figure:
+    """A cGAN's chosen samples as every digit: row r is sample chosen[r]'s z under labels 0-9,
+    numbered by sample on the left and by digit on top."""
+    digits = [f"y = {digit}" for digit in range(NUM_CLASSES)]
+    return labelled_rows(images, digits, [f"#{index}" for index in chosen])
+
+
+# ---------------------------------------------------------------------------------------------
+# Autoencoder vs VAE
+
+
+MODEL_COLOURS = {"autoencoder": "#8c564b", "VAE": VAE_COLOUR}
+"""One colour per model in the charts of the autoencoder-vs-VAE section."""
+ROW_TITLE_SPACE = 110
+"""Pixels left of the pictures for a model's name."""
+
+
+def prior_rows(rows: Mapping[str, Tensor], per_row: int = 8) -> go.Figure:
+    """Each model's decoded prior samples in rows of `per_row`, the model named on its first row."""
+    titles = []
+    for label, images in rows.items():
+        titles += [label] + [""] * (-(-len(images) // per_row) - 1)
+    images = torch.cat(list(rows.values()))
+    return labelled_rows(images, [""] * per_row, titles, left=ROW_TITLE_SPACE)
+
+
+def path_rows(rows: Mapping[str, Tensor], t: Sequence[float]) -> go.Figure:
+    """Each model's decoded path (one row per model, one picture per t), the two encoded digits
+    (t = 0 and t = 1) outlined."""
+    ends = [i for i, value in enumerate(t) if abs(value) < 1e-6 or abs(value - 1) < 1e-6]
+    titles = [f"{value:g}" if i % 2 == 0 else "" for i, value in enumerate(_rounded(t))]
+    titles[0] = f"t = {titles[0]}"
+    images = torch.cat(list(rows.values()))
+    return labelled_rows(images, titles, list(rows), marked_columns=ends, left=ROW_TITLE_SPACE)
+
+
+def _rounded(values: Sequence[float]) -> list[float]:
+    return [round(float(v), 2) + 0.0 for v in values]  # + 0.0: never "-0"
+
+
+def _outside_bands(fig: go.Figure, t: Sequence[float], columns: int) -> None:
+    """Grey bands over t < 0 and t > 1, beyond the two encoded digits, on every subplot."""
+    low, high = float(min(t)), float(max(t))
+    for col in range(1, columns + 1):
+        for x0, x1 in ((low, 0.0), (1.0, high)):
+            if x1 > x0:
+                fig.add_vrect(
+                    x0=x0, x1=x1, fillcolor=OPTIMAL, opacity=0.12, line_width=0, row=1, col=col
+                )
+
+
+def path_measures(
+    t: Sequence[float],
+    paths: Mapping[str, DecodedPoints],
+    statistics: Mapping[str, PathStatistics],
+) -> go.Figure:
+    """Left: the realism score of each model's decoded points along this path (1 = the edge of
+    the real digits' manifold). Right: over many paths, the share of points on it. Grey: beyond
+    the encoded digits."""
+    this_path = {
+        name: p.reading.realism.tolist() for name, p in paths.items() if p.reading is not None
+    }
+    many_paths = {name: s.on_manifold.tolist() for name, s in statistics.items()}
+    pairs = max((s.pairs for s in statistics.values()), default=0)
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=("this path:<br>realism score", f"{pairs} paths:<br>share on the manifold"),
+    )
+    for col, series in ((1, this_path), (2, many_paths)):
+        for name, values in series.items():
+            fig.add_scatter(
+                x=_rounded(t),
+                y=list(values),
+                name=name,
+                mode="lines+markers",
+                line_color=MODEL_COLOURS.get(name, OPTIMAL),
+                showlegend=col == 1,
+                row=1,
+                col=col,
+            )
+    fig.add_hline(y=1.0, line_dash="dot", line_color=OPTIMAL, row=1, col=1)
+    fig.update_yaxes(rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(range=[0, 1.05], tickformat=".0%", row=1, col=2)
+    _outside_bands(fig, t, 2)
+    base_layout(fig, "", "t (0, 1: the two digits)", "", height=360)
+    # Below the plots: on top, the legend would sit on the two subplot titles.
+    fig.update_layout(
+        legend=dict(orientation="h", yanchor="top", y=-0.28, xanchor="left", x=0),
+        margin=dict(l=40, r=20, t=60, b=40),
+    )
     return fig

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 import streamlit as st
 
-from playground import latent, shipped
+from playground import autoencoding, latent, shipped
+from playground.data import DataUnavailable, data_dir, synthetic_enabled
 from playground.figures import latent as figures
 from playground.latent import ArithmeticSettings
 from playground.shipped import ShippedModel
@@ -204,3 +205,144 @@ def _style_rows(path: str, mtime_ns: int, choice: StyleChoice) -> go.Figure:
 def style_rows(choice: StyleChoice) -> go.Figure:
     """Each kept sample's z decoded as every digit (LatentSettingsError for an empty choice)."""
     return _style_rows(*_version("cgan"), choice)
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Autoencoder vs VAE
+
+
+AUTOENCODERS = ("ae", "vae")
+"""The shipped plain autoencoder and VAE: one network, two objectives."""
+LABELS = {"ae": "autoencoder", "vae": "VAE"}
+
+
+def autoencoder_models() -> tuple[dict[str, ShippedModel], dict[str, str]]:
+    """The autoencoder and the VAE when they load, and for the others the message why not."""
+    return shipped.load_all(AUTOENCODERS)
+
+
+def path_pickers() -> autoencoding.PathSettings:
+    """The two kinds of digit the path joins and the seed that picks the examples."""
+    left, middle, right = st.columns(3)
+    digits = list(range(10))
+    opening = autoencoding.PathSettings()
+    start = left.selectbox("from digit", digits, index=opening.digit_a, key="latent.path.from")
+    end = middle.selectbox("to digit", digits, index=opening.digit_b, key="latent.path.to")
+    seed = right.number_input("examples seed", 0, SEED_LIMIT, opening.seed, key="latent.path.seed")
+    return autoencoding.PathSettings(int(start), int(end), int(seed))
+
+
+@dataclass(frozen=True, eq=False)
+class Measured:
+    """What the section measures of one model once: how long its codes of test digits are,
+    and the statistics of many paths and of its prior (None without the classifier)."""
+
+    code_length: float
+    prior_length: float  # sqrt(z_dim): about how long points of N(0, I) are
+    paths: autoencoding.PathStatistics | None
+    prior: autoencoding.PriorStatistics | None
+
+
+@st.cache_resource(show_spinner="Encoding test digits ...", max_entries=8)
+def _measured(name: str, path: str, mtime_ns: int, synthetic: bool, root: str) -> Measured:
+    del path, mtime_ns  # part of the cache key
+    network = shipped.load(name).vae
+    encoded = autoencoding.encode_digits(network, shipped.real_digits(synthetic, root))
+    return Measured(
+        encoded.length,
+        network.z_dim**0.5,
+        autoencoding.path_statistics(network, encoded),
+        autoencoding.prior_statistics(network, seed=0),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Walk:
+    """One model's decoded path between the chosen digits and its decoded prior samples."""
+
+    path: autoencoding.DecodedPoints
+    prior: autoencoding.DecodedPoints
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _walk(
+    name: str,
+    path: str,
+    mtime_ns: int,
+    synthetic: bool,
+    root: str,
+    choice: autoencoding.PathSettings,
+) -> Walk:
+    del path, mtime_ns  # part of the cache key
+    network = shipped.load(name).vae
+    ends = autoencoding.path_ends(shipped.real_digits(synthetic, root), choice)
+    return Walk(
+        autoencoding.latent_path(network, ends), autoencoding.prior_points(network, choice.seed)
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class AutoencoderPictures:
+    """The section's pictures: both decoded paths, their measures (None without the
+    classifier), both models' decoded prior samples, and what the prior statistics say."""
+
+    paths: go.Figure
+    measures: go.Figure | None
+    paths_text: str
+    prior: go.Figure
+    prior_text: str
+
+
+def autoencoder_pictures(choice: autoencoding.PathSettings) -> AutoencoderPictures | None:
+    """The pictures for the choice, or None when the MNIST test digits are not on this server
+    (LatentSettingsError for a choice out of range)."""
+    choice.validate()
+    where = (synthetic_enabled(), str(data_dir()))
+    try:
+        walks = {LABELS[n]: _walk(n, *_version(n), *where, choice) for n in AUTOENCODERS}
+    except DataUnavailable:
+        return None
+    measured = {LABELS[n]: _measured(n, *_version(n), *where) for n in AUTOENCODERS}
+    statistics = {label: m.paths for label, m in measured.items() if m.paths is not None}
+    t = autoencoding.PATH_T.tolist()
+    paths = {label: walk.path for label, walk in walks.items()}
+    return AutoencoderPictures(
+        paths=figures.path_rows({label: p.images for label, p in paths.items()}, t),
+        measures=figures.path_measures(t, paths, statistics) if statistics else None,
+        paths_text=paths_text(statistics),
+        prior=figures.prior_rows({label: walk.prior.images for label, walk in walks.items()}),
+        prior_text=prior_text(measured),
+    )
+
+
+def paths_text(statistics: dict[str, autoencoding.PathStatistics]) -> str:
+    """What the statistics of many paths say midway between the two digits ("" without them)."""
+    middle = autoencoding.PATH_T.tolist().index(0.5)
+    parts = [f"{label} {s.on_manifold[middle]:.0%}" for label, s in statistics.items()]
+    if not parts:
+        return ""
+    pairs = next(iter(statistics.values())).pairs
+    return (
+        f"Midway between two test digits of different kinds (t = 0.5, {pairs} pairs), the "
+        "share of decoded points the classifier finds among real digits: " + ", ".join(parts) + "."
+    )
+
+
+def prior_text(measured: dict[str, Measured]) -> str:
+    """What the codes' lengths and the prior statistics say, as the page says it."""
+    lengths = " and ".join(f"{m.code_length:.0f} for the {label}" for label, m in measured.items())
+    prior = max(m.prior_length for m in measured.values())
+    text = (
+        f"How long are the codes |z| of test digits (median)? {lengths}; points of N(0, I) "
+        f"are about {prior:.0f} long."
+    )
+    parts = [
+        f"**{label}** {s.on_manifold:.0%} on the real digits' manifold, {s.digits_covered} kinds "
+        f"of digit, the most common one {s.largest_share:.0%}"
+        for label, s in ((label, m.prior) for label, m in measured.items())
+        if s is not None
+    ]
+    if not parts:
+        return text
+    n = autoencoding.PRIOR_STATISTICS_SAMPLES
+    return text + f" Of {n} decoded points z ~ N(0, I): " + "; ".join(parts) + "."

@@ -1,6 +1,7 @@
 """The latent-space page under AppTest: the shipped DCGAN's samples with suggested groups, the
-equation of pictures decoded by the shipped G, the cGAN's styles under every label; a bad
-choice or a missing model is a message, never a traceback."""
+equation of pictures decoded by the shipped G, the cGAN's styles under every label, the
+autoencoder's and the VAE's paths and priors; a bad choice, a missing model or missing test
+digits is a message, never a traceback."""
 
 from __future__ import annotations
 
@@ -11,16 +12,24 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from playground import latent, shipped
+from playground import autoencoding, latent, shipped
 from playground.figures import latent as figures
 from playground.figures.mnist import sample_grid
 from playground.ui.latent import OPENING_SEEDS, OPENING_STRENGTH
 from tests.conftest import ROOT
 
 PAGE = ROOT / "pages" / "latent_space.py"
+CHARTS = 7  # DCGAN grid, equation, cGAN grid, its styles, both paths, their measures, priors
+
+
+@pytest.fixture(autouse=True)
+def synthetic_test_digits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The autoencoder section encodes test digits: synthetic ones here, never a download."""
+    monkeypatch.setenv("PLAYGROUND_SYNTHETIC_DATA", "1")
 
 
 def open_page() -> AppTest:
@@ -54,13 +63,16 @@ def test_the_page_opens_with_suggested_groups_the_equation_and_the_styles() -> N
     assert [h.value for h in at.header] == [
         "1. Arithmetic on z",
         "2. The cGAN: z is the style, y is the digit",
+        "3. Autoencoder vs VAE: holes in the latent space",
     ]
     samples = latent.arithmetic_samples(shipped.load("dcgan").sampler, OPENING_SEEDS["dcgan"])
     group_a, group_b = latent.suggested_groups(samples.images, "slant", samples.digits)
     assert multiselect(at, "group A").value == list(group_a)
     assert multiselect(at, "group B").value == list(group_b)
-    assert len(charts(at)) == 4  # DCGAN grid, equation, cGAN grid, its styles
+    assert len(charts(at)) == CHARTS
     assert "Measured: the slant of the digits went from" in texts(at.markdown)
+    assert "Midway between two test digits of different kinds (t = 0.5" in texts(at.markdown)
+    assert "How long are the codes |z| of test digits" in texts(at.markdown)
 
 
 def test_the_mean_of_group_a_shown_is_g_of_the_mean_z() -> None:
@@ -123,7 +135,7 @@ def test_a_sample_in_both_groups_is_a_message_and_the_grid_stays() -> None:
     multiselect(at, "group A").set_value([shared]).run()
     assert not at.exception
     assert f"a sample is in group A or group B, not both: [{shared}]" in texts(at.error)
-    assert len(charts(at)) == 3  # the grid and the cGAN's pictures are still there
+    assert len(charts(at)) == CHARTS - 1  # only the equation is missing
     multiselect(at, "group A").set_value([]).run()
     assert "group A must hold 1 to 16 samples, got 0" in texts(at.error)
 
@@ -150,6 +162,40 @@ def test_missing_models_are_explained_with_the_command_that_trains_them(
     monkeypatch.setattr(shipped, "MODELS_DIR", tmp_path)
     at = open_page()
     assert not at.exception and not at.error
-    for model in ("dcgan", "cgan"):
+    for model in ("dcgan", "cgan", "ae", "vae"):
         assert f"python -m playground.train {model} --threads 1" in texts(at.warning)
     assert not charts(at)
+
+
+def test_the_paths_are_both_models_decoding_the_line_through_the_chosen_digits() -> None:
+    at = open_page()
+    choice = autoencoding.PathSettings()  # what the page opens on
+    assert [b.value for b in at.selectbox] == [choice.digit_a, choice.digit_b]
+    digits = shipped.real_digits(True, "unused")
+    ends = autoencoding.path_ends(digits, choice)
+    rows = [autoencoding.latent_path(shipped.load(n).vae, ends).images for n in ("ae", "vae")]
+    expected = sample_grid(torch.cat(rows), len(autoencoding.PATH_T)).astype(int)
+    assert np.abs(shown_image(charts(at)[4]) - expected).max() <= 1
+    measures = charts(at)[5]
+    assert [trace["name"] for trace in measures["data"]] == ["autoencoder", "VAE"] * 2
+
+
+def test_another_digit_changes_the_paths_but_not_the_prior() -> None:
+    at = open_page()
+    before = charts(at)
+    at.selectbox[1].set_value(5).run()
+    assert not at.exception and not at.error
+    after = charts(at)
+    assert after[4]["data"][0]["source"] != before[4]["data"][0]["source"]
+    assert after[6]["data"][0]["source"] == before[6]["data"][0]["source"]
+
+
+def test_missing_test_digits_say_how_to_fetch_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PLAYGROUND_SYNTHETIC_DATA")
+    monkeypatch.setenv("PLAYGROUND_DATA", str(tmp_path / "empty"))
+    at = open_page()
+    assert not at.exception and not at.error
+    assert "python -m playground.data fetch" in texts(at.warning)
+    assert len(charts(at)) == 4  # sections 1 and 2 need no data

@@ -1,5 +1,6 @@
 """Latent space: the arithmetic on z is the one torch computes, every picture is decoded by the
-shipped generator, the style measures read slant and ink, and the figures show those pictures."""
+shipped generator, the style measures read slant and ink, and the figures show those pictures;
+the autoencoder and the VAE are walked and measured as the page says."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pytest
 import torch
 from PIL import Image
 
-from playground import latent, shipped
+from playground import autoencoding, latent, shipped
+from playground.data import synthetic_digits
 from playground.figures import latent as figures
 from playground.figures.mnist import sample_grid
 from playground.latent import ArithmeticSettings, LatentSettingsError
@@ -218,3 +220,90 @@ def test_the_reading_measures_the_style_before_and_after(dcgan: torch.nn.Module)
     assert reading.before == pytest.approx(latent.slant(result.targets).mean().item())
     assert reading.after == pytest.approx(latent.slant(result.results).mean().item())
     assert reading.n == 3 and 0 <= reading.same_digit <= 3
+
+
+# ---------------------------------------------------------------------------------------------
+# Autoencoder vs VAE
+
+
+@pytest.fixture(scope="module")
+def vae_network() -> torch.nn.Module:
+    return shipped.load("vae").vae
+
+
+@pytest.fixture(scope="module")
+def test_digits() -> shipped.RealDigits:
+    """Synthetic digits stand in for MNIST's test set (never downloaded in tests)."""
+    data = synthetic_digits(300, seed=3)
+    return shipped.RealDigits(data.images, data.labels, data.description)
+
+
+def test_the_encoded_digits_are_mu_of_each_and_their_median_length(
+    vae_network: torch.nn.Module, test_digits: shipped.RealDigits
+) -> None:
+    encoded = autoencoding.encode_digits(vae_network, test_digits)
+    vae_network.eval()
+    with torch.no_grad():
+        mu, _ = vae_network.encode(test_digits.images.float().div(127.5).sub(1).unsqueeze(1))
+    torch.testing.assert_close(encoded.codes, mu)
+    assert encoded.length == pytest.approx(mu.norm(dim=1).median().item())
+    assert torch.equal(encoded.labels, test_digits.labels)
+
+
+def test_the_path_is_the_straight_line_through_the_two_codes(
+    vae_network: torch.nn.Module, test_digits: shipped.RealDigits
+) -> None:
+    choice = autoencoding.PathSettings(digit_a=2, digit_b=7, seed=1)
+    ends = autoencoding.path_ends(test_digits, choice)
+    labels = {int(test_digits.labels[(test_digits.images == e).all(2).all(1)][0]) for e in ends}
+    assert labels == {2, 7}
+    path = autoencoding.latent_path(vae_network, ends)
+    start, end = autoencoding.encode(vae_network, ends)
+    t = autoencoding.PATH_T.unsqueeze(1)
+    torch.testing.assert_close(path.codes, (1 - t) * start + t * end)
+    # t = 0 and t = 1 are the two digits' reconstructions, decode(mu(x)).
+    at_ends = path.images[[3, 9]]
+    rebuilt = decoded(shipped.load("vae").sampler, torch.stack([start, end]))
+    torch.testing.assert_close(at_ends, rebuilt, rtol=0, atol=1e-5)
+    assert path.reading is not None and path.reading.realism.shape == (13,)
+
+
+def test_a_digit_the_set_lacks_is_a_message(test_digits: shipped.RealDigits) -> None:
+    only_ones = shipped.RealDigits(
+        test_digits.images[test_digits.labels == 1],
+        test_digits.labels[test_digits.labels == 1],
+        "ones",
+    )
+    with pytest.raises(LatentSettingsError, match="ones holds no digit 4"):
+        autoencoding.path_ends(only_ones, autoencoding.PathSettings(4, 1))
+    with pytest.raises(LatentSettingsError, match="digit_a must be a whole number in \\[0, 9\\]"):
+        autoencoding.PathSettings(digit_a=10).validate()
+
+
+def test_path_statistics_count_the_points_on_the_manifold(
+    vae_network: torch.nn.Module, test_digits: shipped.RealDigits
+) -> None:
+    encoded = autoencoding.encode_digits(vae_network, test_digits)
+    pairs = autoencoding.different_digit_pairs(test_digits.labels, 6, seed=2)
+    assert (test_digits.labels[pairs[:, 0]] != test_digits.labels[pairs[:, 1]]).all()
+    statistics = autoencoding.path_statistics(vae_network, encoded, pairs=6, seed=2)
+    assert statistics.pairs == 6 and statistics.on_manifold.shape == (13,)
+    for t in (0.0, 0.5, 1.5):
+        points = (1 - t) * encoded.codes[pairs[:, 0]] + t * encoded.codes[pairs[:, 1]]
+        reading = autoencoding.decode_points(vae_network, points).reading
+        index = autoencoding.PATH_T.tolist().index(t)
+        expected = (reading.realism >= 1).float().mean().item()
+        assert statistics.on_manifold[index].item() == pytest.approx(expected)
+
+
+def test_the_autoencoder_decodes_the_prior_worse_than_the_vae(
+    vae_network: torch.nn.Module,
+) -> None:
+    """What the page teaches, checked on the shipped files: N(0, I) is where a VAE's codes
+    are and not where a plain autoencoder put its own."""
+    ae = autoencoding.prior_statistics(shipped.load("ae").vae, seed=0)
+    vae = autoencoding.prior_statistics(vae_network, seed=0)
+    assert ae.n == vae.n == autoencoding.PRIOR_STATISTICS_SAMPLES
+    assert ae.on_manifold < vae.on_manifold
+    assert vae.digits_covered == 10 and ae.digits_covered < 10
+    assert ae.largest_share > 2 * vae.largest_share
