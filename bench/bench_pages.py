@@ -30,6 +30,7 @@ PAGES = (
     "failure_modes.py",
     "saddle_point.py",
     "batch_norm.py",
+    "latent_space.py",
 )
 
 

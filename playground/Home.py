@@ -129,6 +129,12 @@ PAGES = [
         ":material/equalizer:",
         "what batch norm computes, step by step on a small tensor and checked against torch in train and eval mode, and why the DCGAN generator needs it: activations layer by layer with and without it.",
     ),
+    lesson(
+        "../pages/latent_space.py",
+        "Latent space",
+        ":material/scatter_plot:",
+        "arithmetic on a GAN's noise: average the z of samples that share a style and add the difference to other digits; the cGAN's z as handwriting under every label; the holes in a plain autoencoder's codes that a VAE's prior fills.",
+    ),
 ]
 
 refused = connection_problem()

@@ -23,6 +23,7 @@ PAGES = [
     "failure_modes.py",
     "saddle_point.py",
     "batch_norm.py",
+    "latent_space.py",
 ]
 
 names = st.one_of(
