@@ -3,7 +3,12 @@
     manager  JobManager: the owner's API (submit, list, pause, resume, stop, delete, downloads),
              the instructor's (cohort, pause, resume, stop with a reason), the server-wide cap,
              sessions and orphans, the queue and the slot threads
-    worker   Worker: trains one job on one device through the engine's step API, publishes progress
+    executor where a slot's job trains: the interface, the thread executor, the one `record`
+             that applies a worker's events to the job's record
+    local    the default executor: one warm worker process per slot; crashes and hangs fail a job
+    ray_executor  one Ray actor per job on a cluster; jobs outlive the web server
+    worker   Worker: trains one job on one device through the engine's step API, reports events
+    events   what a worker reports (Opened, Trained, Sampled, ..., Ended, Failed) and JobOrder
     owners   owner keys (the one-way hash the disk sees), pseudonyms, the instructor's reasons
     store    the on-disk store: job.json, checkpoints, history CSV, samples; recovery after a restart
     config   ManagerSettings.from_env: the hosting limits, one PLAYGROUND_* variable each
@@ -14,6 +19,7 @@ The public names are re-exported here: `from playground.jobs import JobManager, 
 
 from playground.jobs.config import (
     ENV_VARIABLES,
+    EXECUTORS,
     RUNS_ENV,
     ConfigError,
     ManagerSettings,
@@ -22,6 +28,7 @@ from playground.jobs.config import (
     has_gpu,
     prepare_runs_dir,
 )
+from playground.jobs.executor import Executor
 from playground.jobs.manager import JobManager
 from playground.jobs.owners import clean_reason, owner_key, pseudonym, without_server_paths
 from playground.jobs.states import (
@@ -52,6 +59,7 @@ from playground.jobs.worker import (
 
 __all__ = [
     "ENV_VARIABLES",
+    "EXECUTORS",
     "HISTORY_COLUMNS",
     "LIVE_STATES",
     "MAX_HISTORY",
@@ -62,6 +70,7 @@ __all__ = [
     "ConfigError",
     "Evaluator",
     "EvaluatorLoader",
+    "Executor",
     "JobError",
     "JobLimitReached",
     "JobManager",

@@ -41,6 +41,11 @@ class ManagerSettings:
     sample_every_s: float = 1.0
     chunk_s: float = 0.25
     cpu_threads: int = 0  # torch intra-op threads for CPU training; 0 leaves torch's setting
+    executor: str = "local"  # where jobs train: see EXECUTORS
+    stall_s: float = 300.0  # a job silent this long is killed and failed (local and ray)
+    ray_address: str = ""  # the Ray cluster: "auto", "ray://host:port", or "local" (tests)
+    ray_slots_per_gpu: int = 1  # a Ray job asks for 1/this of a GPU
+    ray_job_cpus: float = 1.0  # and for this many CPUs
 
     def validate(self) -> None:
         """Raise ConfigError naming every setting (and its variable) out of its range."""
@@ -49,6 +54,15 @@ class ManagerSettings:
             for name, allowed in _RANGES.items()
             for problem in field_problems(self, {name: allowed}, {})
         ]
+        problems += [
+            problem.replace("executor", f"executor ({ENV_VARIABLES['executor']})", 1)
+            for problem in field_problems(self, {}, {"executor": tuple(EXECUTORS)})
+        ]
+        if self.executor == "ray" and not self.ray_address.strip():
+            problems.append(
+                f"executor ray needs {ENV_VARIABLES['ray_address']}: auto (the cluster this "
+                "machine belongs to), ray://host:port, or local (a cluster on this machine)"
+            )
         if problems:
             raise ConfigError(join_problems(problems))
 
@@ -57,14 +71,18 @@ class ManagerSettings:
         """Defaults, overridden by the PLAYGROUND_* variables in ENV_VARIABLES; validated.
 
         Derived defaults: one slot per GPU (1 without); on a CPU-only host, training leaves one
-        core to the web server: cpu_threads = max(1, (cores - 1) // gpu_slots).
+        core to the web server: cpu_threads = max(1, (cores - 1) // gpu_slots); the executor is
+        "ray" when PLAYGROUND_RAY_ADDRESS is set, else "local".
         """
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {"runs_dir": default_runs_dir(environ)}
         for f in fields(cls):
             raw = environ.get(ENV_VARIABLES[f.name], "").strip()
-            if f.name != "runs_dir" and raw:
+            if f.name in _TEXT_FIELDS and raw:
+                values[f.name] = raw.lower() if f.name == "executor" else raw
+            elif f.name != "runs_dir" and raw:
                 values[f.name] = _parse_number(ENV_VARIABLES[f.name], raw, f.type in ("int", int))
+        values.setdefault("executor", "ray" if values.get("ray_address") else "local")
         values.setdefault("gpu_slots", max(1, torch.cuda.device_count()))
         if not torch.cuda.is_available():
             cores = os.cpu_count() or 1
@@ -95,7 +113,20 @@ ENV_VARIABLES = {
     "sample_every_s": "PLAYGROUND_SAMPLE_EVERY_S",
     "chunk_s": "PLAYGROUND_CHUNK_S",
     "cpu_threads": "PLAYGROUND_CPU_THREADS",
+    "executor": "PLAYGROUND_EXECUTOR",
+    "stall_s": "PLAYGROUND_JOB_STALL_S",
+    "ray_address": "PLAYGROUND_RAY_ADDRESS",
+    "ray_slots_per_gpu": "PLAYGROUND_RAY_SLOTS_PER_GPU",
+    "ray_job_cpus": "PLAYGROUND_RAY_JOB_CPUS",
 }
+
+EXECUTORS = {
+    "local": "one worker process per slot on this machine (the default)",
+    "threads": "threads of the web server's own process",
+    "ray": "one Ray actor per job on a Ray cluster",
+}
+"""Where jobs train (jobs.executor), by the name PLAYGROUND_EXECUTOR takes."""
+_TEXT_FIELDS = ("executor", "ray_address")
 
 _RANGES = {
     "gpu_slots": Range(1, 64),
@@ -109,6 +140,9 @@ _RANGES = {
     "sample_every_s": Range(0.05, 3600.0),
     "chunk_s": Range(0.01, 10.0),
     "cpu_threads": Range(0, 1024),
+    "stall_s": Range(1.0, 7 * 24 * 3600.0),
+    "ray_slots_per_gpu": Range(1, 64),
+    "ray_job_cpus": Range(0.01, 1024.0),
 }
 
 

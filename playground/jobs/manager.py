@@ -1,9 +1,11 @@
 """The job manager: background training jobs owned by sessions, queued for a few worker slots.
 
 One `JobManager` per server process (the app shares it through `st.cache_resource`). A job is a
-`TrainSettings` plus an owner. Slot threads train the jobs (`jobs.worker.Worker`: the one training
-engine, `playground.train.Trainer`, through its step API) and publish progress that pages read with
-`snapshot()`: a page never waits on training.
+`TrainSettings` plus an owner. Each slot thread hands its job to the executor (`jobs.executor`:
+a worker process per slot by default, threads of this process, or Ray actors), where
+`jobs.worker.Worker` trains it with the one engine, `playground.train.Trainer`, through its step
+API; its progress lands in the job's record, which pages read with `snapshot()`: a page never
+waits on training.
 
 Fair sharing: `gpu_slots` jobs train at once (one per GPU by default; one on a CPU-only host), one
 owner holds at most `max_jobs_per_owner` of them, and the rest wait in one queue in submission
@@ -24,10 +26,10 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import torch
-
 from playground.data import TrainingData, load_training_data
 from playground.jobs.config import ENV_VARIABLES, ManagerSettings, prepare_runs_dir
+from playground.jobs.events import EvaluatorLoader, WorkerParts
+from playground.jobs.executor import Executor, make_executor
 from playground.jobs.owners import clean_reason, owner_key
 from playground.jobs.states import (
     LIVE_STATES,
@@ -40,26 +42,20 @@ from playground.jobs.states import (
     JobState,
     JobStateError,
 )
-from playground.jobs.store import (
-    GENERATOR_FILE,
-    JobRecord,
-    history_to_csv,
-    recover,
-    snapshot,
-)
-from playground.jobs.worker import EvaluatorLoader, Worker, device_stream, slot_device
+from playground.jobs.store import GENERATOR_FILE, JobRecord, history_to_csv, recover, snapshot
 from playground.train import SettingsError, Trainer, TrainSettings
 
 log = logging.getLogger(__name__)
 
 
 class JobManager:
-    """Owner-checked background training jobs on `settings.gpu_slots` worker threads.
+    """Owner-checked background training jobs on `settings.gpu_slots` slots.
 
-    `data` returns the training set (called once, on the first job's thread; failures become that
-    job's "failed" reason and are retried for the next job). `evaluator` (optional) returns the
-    metric evaluator for a device; metrics are computed at each epoch's end and at the finish.
-    `trainer_class` is the engine (playground.train.Trainer, or a subclass in tests).
+    `data` returns the training set (called once per worker, on its first job; failures become
+    that job's "failed" reason and are retried for the next job). `evaluator` (optional) returns
+    the metric evaluator for a device; metrics are computed at each epoch's end and at the finish.
+    `trainer_class` is the engine (playground.train.Trainer, or a subclass in tests). Outside the
+    threads executor the three are sent to worker processes: module-level functions and classes.
     """
 
     def __init__(
@@ -77,29 +73,22 @@ class JobManager:
         self._closing = False
         self._sessions: dict[str, int] = {}
         self._orphaned_since: dict[str, float] = {}
-        self._worker = Worker(
-            self.settings, self._cond, self._set_state, data, evaluator, trainer_class
-        )
-        if self.settings.cpu_threads:
-            # Process-wide: more intra-op threads than free cores makes every op wait on the
-            # scheduler, which slows training many-fold and stalls the pages served meanwhile.
-            torch.set_num_threads(self.settings.cpu_threads)
         prepare_runs_dir(self.settings.runs_dir)
+        parts = WorkerParts(data, evaluator, trainer_class)
+        self._executor = make_executor(self.settings, parts, self._cond, self._set_state)
         self._recover()
         self._threads = [
-            threading.Thread(
-                target=self._slot_loop,
-                args=(slot,),
-                name=f"playground-job-slot-{slot}",
-                daemon=True,
-            )
+            threading.Thread(target=self._slot_loop, args=(slot,), name=f"job-slot-{slot}")
             for slot in range(self.settings.gpu_slots)
         ]
-        self._threads.append(
-            threading.Thread(target=self._reap_loop, name="playground-job-reaper", daemon=True)
-        )
+        self._threads.append(threading.Thread(target=self._reap_loop, name="job-reaper"))
         for thread in self._threads:
+            thread.daemon = True
             thread.start()
+        # (Re-)registered last, after multiprocessing's exit handler (which kills worker
+        # processes), so that it runs first: running jobs checkpoint before that.
+        atexit.unregister(_checkpoint_at_exit)
+        atexit.register(_checkpoint_at_exit)
         _LIVE_MANAGERS.add(self)
 
     # -- the owner's API -----------------------------------------------------------------------
@@ -151,7 +140,7 @@ class JobManager:
                 f"epochs must be at most {self.settings.max_epochs:g} on this server "
                 f"({ENV_VARIABLES['max_epochs']}), got {settings.epochs:g}"
             )
-        if settings.device == "cuda" and not torch.cuda.is_available():
+        if settings.device == "cuda" and not self._executor.has_gpu():
             raise SettingsError(
                 "device 'cuda' is not available: this server has no GPU; choose 'auto' or 'cpu'"
             )
@@ -327,14 +316,25 @@ class JobManager:
         """Stop the workers. Running jobs checkpoint and are listed "interrupted" by the next
         manager; with checkpoint=False they write nothing more, as if the process had died."""
         with self._cond:
+            if self._closing:
+                return
             self._closing = True
-            for job in self._jobs.values():
-                if job.state == JobState.RUNNING:
-                    job.command = Command.INTERRUPT if checkpoint else Command.ABANDON
+            if self._executor.keeps_jobs_on_shutdown:
+                self._executor.detach()
+            else:
+                for job in self._jobs.values():
+                    if job.state == JobState.RUNNING:
+                        job.command = Command.INTERRUPT if checkpoint else Command.ABANDON
             self._cond.notify_all()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+        self._executor.close(abandon=not checkpoint)
+
+    @property
+    def executor(self) -> Executor:
+        """Where this manager's jobs train (its `name`: local, threads or ray)."""
+        return self._executor
 
     def _reap_loop(self) -> None:
         interval = min(5.0, max(0.05, self.settings.orphan_grace_s / 4))
@@ -447,34 +447,39 @@ class JobManager:
     # -- internals: scheduling and the worker ----------------------------------------------------
 
     def _slot_loop(self, slot: int) -> None:
-        device = slot_device(slot)
-        with device_stream(device):
-            while True:
-                job = self._take_next(slot)
-                if job is None:
-                    return
-                try:
-                    self._worker.train(job, device)
-                except Exception:  # bookkeeping failed (e.g. the disk): keep the slot alive
-                    log.exception("job %s: worker error outside training", job.job_id)
-                    with self._cond:
-                        if job.state == JobState.RUNNING:
-                            self._set_state(
-                                job, JobState.FAILED, "internal error while saving its state"
-                            )
+        while True:
+            job = self._take_next(slot)
+            if job is None:
+                return
+            try:
+                self._executor.train(job, slot)
+            except Exception:  # bookkeeping failed (e.g. the disk): keep the slot alive
+                log.exception("job %s: worker error outside training", job.job_id)
+                with self._cond:
+                    if job.state == JobState.RUNNING:
+                        self._set_state(
+                            job, JobState.FAILED, "internal error while saving its state"
+                        )
 
     def _take_next(self, slot: int) -> JobRecord | None:
-        """Block until a queued job may run (FIFO, owner under its cap); mark it running."""
+        """Block until a job needs this slot: one found still training after a restart (Ray),
+        else a queued one that may run (FIFO, owner under its cap), then marked running."""
         with self._cond:
             while True:
                 if self._closing:
                     return None
-                job = self._first_eligible()
+                job = self._unfollowed() or self._first_eligible()
                 if job is not None:
-                    self._set_state(job, JobState.RUNNING, "")
+                    if job.state == JobState.QUEUED:
+                        self._set_state(job, JobState.RUNNING, "")
                     job.slot = slot
                     return job
                 self._cond.wait()
+
+    def _unfollowed(self) -> JobRecord | None:
+        """A running job no slot follows: one a previous server left training on Ray."""
+        found = (j for j in self._jobs.values() if j.state == JobState.RUNNING and j.slot is None)
+        return min(found, key=lambda job: job.seq, default=None)
 
     def _first_eligible(self) -> JobRecord | None:
         running: dict[str, int] = {}
@@ -494,7 +499,7 @@ class JobManager:
 
     def _recover(self) -> None:
         """List the jobs a previous server left on disk (queued or running ones: interrupted)."""
-        for job in recover(self.settings.runs_dir):
+        for job in recover(self.settings.runs_dir, self._executor.still_training):
             self._jobs[job.job_id] = job
             self._seq = max(self._seq, job.seq)
 
@@ -502,11 +507,11 @@ class JobManager:
 _LIVE_MANAGERS: weakref.WeakSet[JobManager] = weakref.WeakSet()
 
 
-@atexit.register
 def _checkpoint_at_exit() -> None:
     """On a normal interpreter exit (e.g. the server stopped with Ctrl-C), checkpoint running jobs.
 
-    Worker threads are daemons; left alone they would be killed inside a torch call.
+    Slot threads and worker processes are daemons; left alone they would be killed inside a
+    torch call. (Jobs on Ray are left training: a restarted server finds them.)
     """
     for manager in list(_LIVE_MANAGERS):
         manager.shutdown(checkpoint=True, timeout=20.0)

@@ -16,6 +16,7 @@ import csv
 import io
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
@@ -219,25 +220,29 @@ def read_job(path: Path) -> JobRecord:
 
 
 def write_training_files(
-    job: JobRecord,
+    directory: Path,
     trainer: Trainer,
     metrics: dict[str, float],
     history: list[HistoryPoint],
     samples: np.ndarray | None,
 ) -> None:
-    """The job's checkpoint, generator download, history and samples, each written atomically."""
-    trainer.save(job.directory / CHECKPOINT_FILE, metrics=metrics)
-    write_atomic(job.directory / GENERATOR_FILE, trainer.generator_checkpoint())
-    write_atomic(job.directory / HISTORY_FILE, history_to_csv(history).encode())
+    """A job's checkpoint, generator download, history and samples, each written atomically."""
+    trainer.save(directory / CHECKPOINT_FILE, metrics=metrics)
+    write_atomic(directory / GENERATOR_FILE, trainer.generator_checkpoint())
+    write_atomic(directory / HISTORY_FILE, history_to_csv(history).encode())
     if samples is not None:
         buffer = io.BytesIO()
         np.save(buffer, samples, allow_pickle=False)
-        write_atomic(job.directory / SAMPLES_FILE, buffer.getvalue())
+        write_atomic(directory / SAMPLES_FILE, buffer.getvalue())
 
 
-def recover(runs_dir: Path) -> list[JobRecord]:
-    """The jobs a previous server left under `runs_dir`; queued or running ones are marked
-    interrupted (saved so), resumable from their last checkpoint. Unreadable folders are skipped."""
+def recover(
+    runs_dir: Path, still_training: Callable[[JobRecord], bool] = lambda job: False
+) -> list[JobRecord]:
+    """The jobs a previous server left under `runs_dir`. A running job that `still_training`
+    finds (a Ray actor outlives the server) stays running; other queued or running ones are
+    marked interrupted (saved so), resumable from their last checkpoint. Unreadable folders are
+    skipped."""
     recovered = []
     for path in sorted(runs_dir.glob(f"*/*/{JOB_FILE}")):
         try:
@@ -245,7 +250,9 @@ def recover(runs_dir: Path) -> list[JobRecord]:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.warning("skipping unreadable job file %s: %s", path, exc)
             continue
-        if job.state in (JobState.QUEUED, JobState.RUNNING):
+        if job.state == JobState.RUNNING and still_training(job):
+            job.reason = ""
+        elif job.state in (JobState.QUEUED, JobState.RUNNING):
             step = job.checkpoint_step or 0
             job.reason = (
                 f"the server restarted while this job was {job.state}; "

@@ -3,6 +3,7 @@ one machine is compared with the same metric recomputed on another."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -13,6 +14,7 @@ from torch import Tensor
 
 from playground.metrics import SampleMetrics
 from playground.train import cli
+from tests.conftest import ROOT
 
 N_IMAGES = 96
 
@@ -91,3 +93,18 @@ def assert_same_metric(key: str, recorded: Any, live: Any, n: int) -> None:
         assert recorded == live, key
     else:
         assert recorded == pytest.approx(live, abs=BORDERLINE_SAMPLES / n), key
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[Any]:
+    """A real Ray cluster on this machine (2 CPUs), started once per session for the job suite's
+    Ray runs. Its workers import the test modules the jobs name (tests.unit.job_doubles)."""
+    import ray
+
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}},
+    )
+    yield ray
+    ray.shutdown()

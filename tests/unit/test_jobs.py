@@ -1,4 +1,6 @@
-"""The JobManager on the CPU with the real Trainer on tiny random data (128 images, batch 16)."""
+"""The job suite: the JobManager on the CPU with the real Trainer on tiny random data (128
+images, batch 16), on each executor where the test is marked `every_executor` (threads, worker
+processes, and Ray actors on a real local Ray cluster), else on threads."""
 
 from __future__ import annotations
 
@@ -13,7 +15,6 @@ import pytest
 import torch
 
 from playground import jobs
-from playground.data import TrainingData
 from playground.figures import mnist as figures
 from playground.gan import HistoryPoint
 from playground.history import thin
@@ -30,25 +31,35 @@ from playground.jobs import (
 )
 from playground.pixels import model_to_uint8
 from playground.shipped import interpolation_noise
-from playground.train import SettingsError, Trainer, TrainSettings, load_generator
+from playground.train import SettingsError, Trainer, load_generator
+from tests.unit.job_doubles import STEPS_PER_EPOCH, FaultyTrainer, spec, tiny_data
 
-STEPS_PER_EPOCH = 8  # 128 images // batch 16
 CHUNK_S = 0.05
 """Training time between two progress updates of a test job."""
-
-
-def tiny_data() -> TrainingData:
-    gen = torch.Generator().manual_seed(0)
-    images = torch.randint(0, 256, (128, 28, 28), dtype=torch.uint8, generator=gen)
-    labels = torch.randint(0, 10, (128,), generator=gen)
-    return TrainingData(images, labels, "128 random images")
-
-
 TINY = tiny_data()
+EXECUTORS = ("threads", "local", "ray")
+RAY_JOB_CPUS = 0.25
+"""CPUs a Ray test job asks for: four fit in the two-CPU test cluster, as four slots need."""
+
+every_executor = pytest.mark.usefixtures("executor")
+"""Run the test once per executor (see the `executor` fixture)."""
 
 
-def spec(epochs: float = 1.0, seed: int = 0, model: str = "dcgan") -> TrainSettings:
-    return TrainSettings(model=model, epochs=epochs, batch_size=16, seed=seed, device="cpu")
+def on_executors(*names: str) -> Callable[[Callable], Callable]:
+    """Run the test once on each of the named executors."""
+
+    def mark(test: Callable) -> Callable:
+        return every_executor(pytest.mark.parametrize("executor", names, indirect=True)(test))
+
+    return mark
+
+
+@pytest.fixture(params=EXECUTORS)
+def executor(request: pytest.FixtureRequest) -> str:
+    """Where the test's jobs train; "ray" starts the session's local Ray cluster."""
+    if request.param == "ray":
+        request.getfixturevalue("ray_cluster")
+    return request.param
 
 
 @pytest.fixture(autouse=True)
@@ -61,25 +72,37 @@ def _one_torch_thread() -> Iterator[None]:
 
 
 @pytest.fixture
-def make_manager(tmp_path: Path) -> Iterator[Callable[..., JobManager]]:
+def make_manager(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., JobManager]]:
+    """Managers on the test's executor (threads unless the test asks for `executor`)."""
     managers: list[JobManager] = []
+    executor = request.getfixturevalue("executor") if "executor" in request.fixturenames else None
 
     def make(
         runs: Path | None = None, trainer_class: type[Trainer] = Trainer, evaluator=None, **limits
     ) -> JobManager:
+        defaults = {"gpu_slots": 1, "sample_every_s": 0.5, "chunk_s": CHUNK_S, "cpu_threads": 1}
         settings = ManagerSettings(
             runs_dir=runs or tmp_path / "runs",
-            **{"gpu_slots": 1, "sample_every_s": 0.5, "chunk_s": CHUNK_S, **limits},
+            **{**defaults, **executor_settings(executor or "threads"), **limits},
         )
-        manager = JobManager(
-            settings, data=lambda: TINY, evaluator=evaluator, trainer_class=trainer_class
-        )
+        data = (lambda: TINY) if executor is None else tiny_data  # a lambda stays in-process
+        manager = JobManager(settings, data=data, evaluator=evaluator, trainer_class=trainer_class)
         managers.append(manager)
         return manager
 
     yield make
     for manager in managers:
         manager.shutdown(checkpoint=False, timeout=30)
+        if manager.executor.name == "ray":
+            manager.executor.kill_all()  # shutdown leaves Ray jobs training, as on a restart
+
+
+def executor_settings(name: str) -> dict:
+    if name == "ray":
+        return {"executor": "ray", "ray_address": "local", "ray_job_cpus": RAY_JOB_CPUS}
+    return {"executor": name}
 
 
 def wait_for(
@@ -111,6 +134,7 @@ def generator_weights(data: bytes) -> dict[str, torch.Tensor]:
 # The life of a job
 
 
+@every_executor
 def test_job_goes_from_queued_to_finished_with_progress_samples_and_checkpoint(
     make_manager,
 ) -> None:
@@ -149,6 +173,7 @@ def test_job_goes_from_queued_to_finished_with_progress_samples_and_checkpoint(
     assert csv_rows[0] == ",".join(jobs.HISTORY_COLUMNS) and len(csv_rows) == 1 + len(steps)
 
 
+@every_executor
 def test_pause_holds_the_step_count_and_resume_continues_to_the_end(make_manager) -> None:
     manager = make_manager()
     job_id = manager.submit("alice", spec(epochs=4))
@@ -167,6 +192,7 @@ def test_pause_holds_the_step_count_and_resume_continues_to_the_end(make_manager
 
 
 @pytest.mark.slow
+@every_executor
 def test_a_paused_and_resumed_job_ends_where_an_uninterrupted_one_does(
     make_manager, tmp_path: Path
 ) -> None:
@@ -185,6 +211,7 @@ def test_a_paused_and_resumed_job_ends_where_an_uninterrupted_one_does(
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
 
 
+@every_executor
 def test_stop_leaves_a_loadable_checkpoint_at_the_step_reached(make_manager) -> None:
     manager = make_manager()
     job_id = manager.submit("alice", spec(epochs=20))
@@ -203,6 +230,7 @@ def test_stop_leaves_a_loadable_checkpoint_at_the_step_reached(make_manager) -> 
         manager.stop("alice", job_id)
 
 
+@every_executor
 def test_delete_removes_the_job_and_its_files(make_manager) -> None:
     manager = make_manager()
     job_id = manager.submit("alice", spec(epochs=20))
@@ -218,6 +246,7 @@ def test_delete_removes_the_job_and_its_files(make_manager) -> None:
 # Owners
 
 
+@every_executor
 def test_another_owner_cannot_list_touch_or_download_a_job(make_manager) -> None:
     manager = make_manager()
     job_id = manager.submit("alice", spec(epochs=20))
@@ -247,6 +276,7 @@ def test_another_owner_cannot_list_touch_or_download_a_job(make_manager) -> None
         manager.submit("", spec())
 
 
+@every_executor
 def test_per_owner_cap_and_fifo_queue_order_hold(make_manager) -> None:
     manager = make_manager(gpu_slots=3, max_jobs_per_owner=2)
     a1, a2, a3 = (manager.submit("alice", spec(epochs=50, seed=i)) for i in range(3))
@@ -273,6 +303,7 @@ def test_per_owner_cap_and_fifo_queue_order_hold(make_manager) -> None:
         manager.stop(owner, job_id)
 
 
+@every_executor
 def test_queued_jobs_show_their_position_and_a_paused_one_keeps_its_place(make_manager) -> None:
     manager = make_manager(gpu_slots=1)
     first = manager.submit("alice", spec(epochs=50))
@@ -292,22 +323,8 @@ def test_queued_jobs_show_their_position_and_a_paused_one_keeps_its_place(make_m
 # Faults
 
 
-class FaultyTrainer(Trainer):
-    """The real trainer, failing on purpose by seed: 1 raises, 2 diverges, 3 runs out of memory."""
-
-    def run(self, iterations: int):
-        if self.iteration >= 4 and self.settings.seed == 1:
-            raise RuntimeError("boom")
-        if self.iteration >= 4 and self.settings.seed == 2:
-            with torch.no_grad():
-                for p in self.stepper.generator.parameters():
-                    p.fill_(float("nan"))
-        if self.iteration >= 4 and self.settings.seed == 3:
-            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return super().run(iterations)
-
-
 @pytest.mark.slow
+@every_executor
 def test_a_raising_a_diverging_and_an_oom_job_fail_while_a_concurrent_job_finishes(
     make_manager,
 ) -> None:
@@ -338,6 +355,69 @@ def test_a_raising_a_diverging_and_an_oom_job_fail_while_a_concurrent_job_finish
         assert failed.checkpoint_step == 4 and "checkpoint (step 4) is kept" in failed.reason
         weights = generator_weights(manager.generator_checkpoint("alice", job_id))
         assert all(torch.isfinite(w).all() for w in weights.values() if w.is_floating_point())
+
+
+@pytest.mark.parametrize(
+    ("executor", "seed", "words"),
+    [
+        ("local", 7, "the training process died (signal 9, SIGKILL"),
+        ("local", 8, "the training process died (signal 6, SIGABRT"),
+        pytest.param("ray", 7, "the Ray actor training this job died", marks=pytest.mark.slow),
+    ],
+    indirect=["executor"],
+)
+def test_a_worker_killed_by_a_signal_fails_only_its_job_and_the_server_answers(
+    make_manager, executor: str, seed: int, words: str
+) -> None:
+    """SIGKILL (the out-of-memory killer) or os.abort() (a crash in native code) in training."""
+    manager = make_manager(
+        gpu_slots=2, max_jobs_per_owner=2, checkpoint_every=2, trainer_class=FaultyTrainer
+    )
+    healthy = manager.submit("alice", spec(epochs=3, seed=0))
+    crashing = manager.submit("bob", spec(epochs=3, seed=seed))
+    failed = wait_for(manager, "bob", crashing, ended, timeout=180)
+    assert failed.state == JobState.FAILED and words in failed.reason, failed.reason
+    # A process's pipe still holds what it sent before it died; a dead actor's last events
+    # (checkpoint 4, just before the crash) may be lost with it, never the checkpoint itself.
+    kept = "checkpoint (step 4) is kept" if executor == "local" else "checkpoint (step"
+    assert kept in failed.reason
+    assert wait_for(manager, "alice", healthy, ended).state == JobState.FINISHED
+    # The manager still answers, and the slot trains the next job in a fresh worker.
+    again = manager.submit("bob", spec(epochs=1, seed=4))
+    assert wait_for(manager, "bob", again, ended).state == JobState.FINISHED
+    assert len(manager.generator_checkpoint("bob", crashing)) > 1000
+
+
+@on_executors("local", "ray")
+def test_a_job_that_hangs_is_killed_at_the_stall_deadline(make_manager) -> None:
+    manager = make_manager(checkpoint_every=4, stall_s=2.0, trainer_class=FaultyTrainer)
+    hanging = manager.submit("alice", spec(epochs=3, seed=9))
+    failed = wait_for(manager, "alice", hanging, ended, timeout=180)
+    assert failed.state == JobState.FAILED and "made no progress for 2 s" in failed.reason
+    next_job = manager.submit("alice", spec(epochs=1))
+    assert wait_for(manager, "alice", next_job, ended).state == JobState.FINISHED
+
+
+@pytest.mark.slow
+@on_executors("ray")
+def test_a_ray_actor_killed_once_resumes_the_job_from_its_last_checkpoint(
+    make_manager, ray_cluster
+) -> None:
+    """What a lost node does to a job: Ray restarts its actor, which reopens the checkpoint."""
+    manager = make_manager(checkpoint_every=8)
+    job_id = manager.submit("alice", spec(epochs=8))
+    at_kill = wait_for(
+        manager, "alice", job_id, lambda s: (s.checkpoint_step or 0) >= 8 and s.step > 10
+    )
+    actor = ray_cluster.get_actor(f"job-{job_id}", namespace=manager.executor.namespace)
+    ray_cluster.kill(actor, no_restart=False)
+    done = wait_for(manager, "alice", job_id, ended, timeout=180)
+    assert done.state == JobState.FINISHED and done.step == 8 * STEPS_PER_EPOCH, done.reason
+    saved = tuple(p for p in at_kill.history if p.step <= at_kill.checkpoint_step)
+    assert continued_from(saved, done.history)
+    # The steps trained after the checkpoint were lost with the actor, and trained again.
+    lost = at_kill.history[len(saved)]
+    assert lost.step > at_kill.checkpoint_step and lost not in done.history
 
 
 class PathLeakingTrainer(Trainer):
@@ -409,8 +489,9 @@ def test_a_job_the_disk_cannot_hold_is_refused_with_a_message(make_manager, tmp_
 
 
 @pytest.mark.slow
+@on_executors("threads", "local")
 def test_after_a_crash_a_new_manager_lists_the_job_interrupted_and_resumes_from_its_checkpoint(
-    make_manager, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_manager, tmp_path: Path
 ) -> None:
     runs = tmp_path / "shared-runs"
     before = make_manager(runs=runs, checkpoint_every=4)
@@ -426,11 +507,6 @@ def test_after_a_crash_a_new_manager_lists_the_job_interrupted_and_resumes_from_
     assert on_disk["state"] == "running"
     checkpoint_step = on_disk["checkpoint_step"]
 
-    trained: list[int] = []
-    original_run = Trainer.run
-    monkeypatch.setattr(
-        Trainer, "run", lambda self, n: (trained.append(n), original_run(self, n))[1]
-    )
     after = make_manager(runs=runs, checkpoint_every=4)
     listed = after.list("alice")
     assert [s.job_id for s in listed] == [job_id]
@@ -440,9 +516,44 @@ def test_after_a_crash_a_new_manager_lists_the_job_interrupted_and_resumes_from_
     after.resume("alice", job_id)
     done = wait_for(after, "alice", job_id, ended)
     assert done.state == JobState.FINISHED and done.step == 4 * STEPS_PER_EPOCH
-    assert sum(trained) == done.step - checkpoint_step  # continued, not started over
+    assert continued_from(listed[0].history, done.history)
 
 
+def continued_from(saved: tuple[HistoryPoint, ...], final: tuple[HistoryPoint, ...]) -> bool:
+    """True when a run's final history begins with the points its checkpoint held, unchanged
+    (to the float): it continued from there. A run started over would have replaced them."""
+    steps = [p.step for p in final]
+    return bool(saved) and final[: len(saved)] == saved and steps == sorted(set(steps))
+
+
+@pytest.mark.slow
+@on_executors("ray")
+def test_ray_jobs_keep_training_while_the_web_server_restarts(
+    make_manager, tmp_path: Path, ray_cluster
+) -> None:
+    runs = tmp_path / "shared-runs"
+    before = make_manager(runs=runs)
+    job_id = before.submit("alice", spec(epochs=40))
+    reached = wait_for(before, "alice", job_id, lambda s: s.step >= 2)
+    before.shutdown(checkpoint=True)  # the web server goes; the actor trains on
+    assert before.get("alice", job_id).state == JobState.RUNNING
+    time.sleep(1.0)
+
+    after = make_manager(runs=runs)
+    found = after.get("alice", job_id)
+    assert found.state == JobState.RUNNING and found.reason == ""
+    moved = wait_for(after, "alice", job_id, lambda s: s.step > reached.step + 8)
+    assert moved.history[: len(reached.history)] == reached.history  # the same run, followed
+    assert after.list("bob") == []
+    stopped = after.stop("alice", job_id)
+    assert stopped.state == JobState.STOPPED and stopped.checkpoint_step == stopped.step
+    deadline = time.monotonic() + 30  # the manager kills a job's actor once it has ended
+    while any(a["name"] == f"job-{job_id}" for a in ray_cluster.util.list_named_actors(True)):
+        assert time.monotonic() < deadline, "the ended job's actor is still alive"
+        time.sleep(0.1)
+
+
+@on_executors("threads", "local")
 def test_a_graceful_shutdown_checkpoints_running_jobs_as_interrupted(
     make_manager, tmp_path: Path
 ) -> None:
@@ -459,6 +570,7 @@ def test_a_graceful_shutdown_checkpoints_running_jobs_as_interrupted(
         before.submit("alice", spec())
 
 
+@every_executor
 def test_orphaned_jobs_are_stopped_after_the_grace_period_and_keep_their_checkpoint(
     make_manager,
 ) -> None:
@@ -550,6 +662,25 @@ def test_manager_settings_come_from_the_environment_and_are_checked(tmp_path: Pa
         ConfigError, match=r"PLAYGROUND_MAX_JOBS_PER_OWNER\) must be a whole number in \[1, 64\]"
     ):
         ManagerSettings.from_env({**env, "PLAYGROUND_MAX_JOBS_PER_OWNER": "0"})
+
+
+def test_the_executor_comes_from_the_environment_and_is_checked(tmp_path: Path) -> None:
+    env = {"PLAYGROUND_RUNS": str(tmp_path)}
+    default = ManagerSettings.from_env(env)
+    assert (default.executor, default.stall_s) == ("local", 300.0)
+    threads = ManagerSettings.from_env({**env, "PLAYGROUND_EXECUTOR": "Threads"})
+    assert threads.executor == "threads"
+    on_ray = ManagerSettings.from_env({**env, "PLAYGROUND_RAY_ADDRESS": "ray://head:10001"})
+    assert (on_ray.executor, on_ray.ray_address) == ("ray", "ray://head:10001")
+    assert ManagerSettings.from_env({**env, "PLAYGROUND_JOB_STALL_S": "60"}).stall_s == 60.0
+    with pytest.raises(
+        ConfigError, match=r"executor \(PLAYGROUND_EXECUTOR\) must be one of local, threads, ray"
+    ):
+        ManagerSettings.from_env({**env, "PLAYGROUND_EXECUTOR": "processes"})
+    with pytest.raises(ConfigError, match="executor ray needs PLAYGROUND_RAY_ADDRESS"):
+        ManagerSettings(executor="ray").validate()
+    with pytest.raises(TypeError, match="data cannot be sent to a worker process"):
+        JobManager(ManagerSettings(runs_dir=tmp_path), data=lambda: TINY)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -407,7 +407,9 @@ def manager(tmp_path: Path) -> Iterator[JobManager]:
     gen = torch.Generator().manual_seed(0)
     images = torch.randint(0, 256, (64, 28, 28), dtype=torch.uint8, generator=gen)
     data = TrainingData(images, torch.randint(0, 10, (64,), generator=gen), "64 random images")
-    settings = ManagerSettings(runs_dir=tmp_path / "runs", gpu_slots=1, chunk_s=0.05)
+    settings = ManagerSettings(
+        runs_dir=tmp_path / "runs", gpu_slots=1, chunk_s=0.05, executor="threads"
+    )  # in-process: its data and evaluator are lambdas
     manager = JobManager(settings, data=lambda: data, evaluator=lambda device: FixedScores())
     yield manager
     manager.shutdown(checkpoint=False, timeout=30)
