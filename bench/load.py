@@ -38,6 +38,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import psutil
 import websockets
 from bench_press_browser import BROWSER_ARGS, PRESS, ROOT, Server, app_server, percentile
 from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -184,12 +185,17 @@ def browser_student(url: str, deadline: float, tally: Tally) -> None:
 
 
 class ServerMeter:
-    """The server process's peak RSS and its CPU time, read from /proc while the class runs."""
+    """The server process's peak RSS and CPU time, and those of its job worker processes (its
+    children: jobs train off the web process), sampled while the class runs."""
 
     def __init__(self, port: str) -> None:
         self.pid = self._server_pid(port)
+        self.server = psutil.Process(self.pid)
         self.peak_rss_mb = 0.0
-        self._cpu_start = self._cpu_s()
+        self.peak_workers_rss_mb = 0.0
+        self._workers_cpu: dict[int, float] = {}
+        self._cpu_start = self._cpu_s(self.server)
+        self._workers_start = self._sample_workers()
         self._time_start = time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -206,29 +212,45 @@ class ServerMeter:
                 continue
         raise RuntimeError(f"no server process listens on port {port}")
 
-    def _cpu_s(self) -> float:
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    @staticmethod
+    def _cpu_s(process: psutil.Process) -> float:
+        times = process.cpu_times()
+        return times.user + times.system
+
+    def _sample_workers(self) -> float:
+        """Worker processes' RSS now (peak kept) and their CPU seconds so far, summed."""
+        rss = 0.0
+        for child in self.server.children(recursive=True):
+            try:
+                self._workers_cpu[child.pid] = self._cpu_s(child)
+                rss += child.memory_info().rss / 2**20
+            except psutil.Error:
+                continue  # a worker that just ended keeps its last CPU reading
+        self.peak_workers_rss_mb = max(self.peak_workers_rss_mb, rss)
+        return sum(self._workers_cpu.values())
 
     def _sample(self) -> None:
         while not self._stop.wait(0.5):
-            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    self.peak_rss_mb = max(self.peak_rss_mb, int(line.split()[1]) / 1024)
+            self.peak_rss_mb = max(self.peak_rss_mb, self.server.memory_info().rss / 2**20)
+            self._sample_workers()
 
-    def stop(self) -> float:
-        """Stop sampling; the mean CPU use since the start, in % of one core."""
+    def stop(self) -> tuple[float, float]:
+        """Stop sampling; the mean CPU use since the start of the server and of its workers,
+        in % of one core."""
         self._stop.set()
         self._thread.join()
-        return 100 * (self._cpu_s() - self._cpu_start) / (time.monotonic() - self._time_start)
+        seconds = time.monotonic() - self._time_start
+        server = self._cpu_s(self.server) - self._cpu_start
+        workers = self._sample_workers() - self._workers_start
+        return 100 * server / seconds, 100 * workers / seconds
 
 
 def trained_jobs(runs: Path) -> int:
-    """Jobs in the runs folder that trained at least one step (running or finished)."""
+    """Jobs in the runs folder that got a slot (running or finished): their training shows in
+    the workers' CPU column."""
     count = 0
     for record in runs.glob("*/*/job.json"):
-        job = json.loads(record.read_text())
-        count += job.get("state") in ("running", "finished") and job.get("step", 0) > 0
+        count += json.loads(record.read_text()).get("state") in ("running", "finished")
     return count
 
 
@@ -246,6 +268,8 @@ class Row:
     jobs_trained: int
     peak_rss_mb: float
     cpu_percent: float
+    workers_rss_mb: float
+    workers_cpu_percent: float
     browser_presses: int
     browser_p50_ms: float
     browser_p95_ms: float
@@ -294,7 +318,7 @@ def measure(
     asyncio.run(class_of(server.url, students, jobs, seconds, tally))
     if browser is not None:
         browser.join()
-    cpu = meter.stop()
+    cpu, workers_cpu = meter.stop()
     if sampler is not None:
         sampler.wait(timeout=60)
         print(profile_summary(stacks))
@@ -309,7 +333,8 @@ def measure(
         students, jobs, seconds, len(tally.presses_ms),
         stat(tally.presses_ms, 0.5), stat(tally.presses_ms, 0.95), stat(tally.presses_ms, 0.99),
         statistics.median(tally.opens_ms) if tally.opens_ms else float("nan"),
-        len(tally.errors), jobs_trained, meter.peak_rss_mb, cpu, len(tally.browser_ms),
+        len(tally.errors), jobs_trained, meter.peak_rss_mb, cpu, meter.peak_workers_rss_mb,
+        workers_cpu, len(tally.browser_ms),
         stat(tally.browser_ms, 0.5), stat(tally.browser_ms, 0.95),
     )  # fmt: skip
 
@@ -365,6 +390,7 @@ def report(rows: list[Row]) -> None:
     print(
         f"{'N':>4} {'M':>2} {'presses':>7} | {'press ms p50':>12} {'p95':>6} {'p99':>6} | "
         f"{'open ms':>7} | {'errors':>6} {'jobs':>4} | {'RSS MB':>6} {'CPU %':>5} | "
+        f"{'workers MB':>10} {'CPU %':>5} | "
         f"{'browser settled ms p50':>22} {'p95':>6} ({'n':>2})"
     )
     for r in rows:
@@ -372,7 +398,8 @@ def report(rows: list[Row]) -> None:
             f"{r.students:4d} {r.jobs:2d} {r.presses:7d} | {r.p50_ms:12.0f} {r.p95_ms:6.0f} "
             f"{r.p99_ms:6.0f} | {r.open_p50_ms:7.0f} | {r.errors:6d} {r.jobs_trained:4d} | "
             f"{r.peak_rss_mb:6.0f} "
-            f"{r.cpu_percent:5.0f} | {r.browser_p50_ms:22.0f} {r.browser_p95_ms:6.0f} "
+            f"{r.cpu_percent:5.0f} | {r.workers_rss_mb:10.0f} {r.workers_cpu_percent:5.0f} | "
+            f"{r.browser_p50_ms:22.0f} {r.browser_p95_ms:6.0f} "
             f"({r.browser_presses:2d})"
         )
 
