@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -39,6 +40,9 @@ START_S = 600.0
 """How long a job may take to open (a process or actor starting, torch imported, the data loaded,
 a Ray actor waiting for its resources) before the stall deadline applies to it."""
 EXIT_WAIT_S = 10.0
+WORKER_NICENESS = 10
+"""Workers run at a lower CPU priority than the web server: where cores are few, a page rerun
+goes first and training takes the rest (a thread of the server's own process cannot do that)."""
 """How long a worker process may take to exit when the manager closes before it is killed."""
 
 _SIGNAL_HINTS = {
@@ -217,6 +221,7 @@ def serve(conn: Connection, settings: ManagerSettings, parts: WorkerParts, slot:
     """The worker process's main loop: train each JobOrder that arrives, until told to exit
     (None) or the server is gone (the pipe closed)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the server: it shuts us down
+    os.nice(WORKER_NICENESS)
     if settings.cpu_threads:
         torch.set_num_threads(settings.cpu_threads)
     worker = Worker(settings, parts)
