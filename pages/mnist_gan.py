@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from playground.ui import architecture as architecture_ui
 from playground.ui import jobs as jobs_ui
 from playground.ui import leaderboard as leaderboard_ui
 from playground.ui.layout import errors_shown, page_header
@@ -22,6 +23,10 @@ st.markdown(
     "for the cGAN, pick a digit and the same noise is turned into that digit."
 )
 jobs_ui.pretrained_panel(model)
+with st.expander(
+    "The networks, opened up: every layer, its output shape and the DCGAN rule it follows"
+):
+    architecture_ui.architecture_panel(model)
 
 st.header("2. Train your own")
 st.markdown(
