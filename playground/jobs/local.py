@@ -116,6 +116,11 @@ class LocalExecutor(Executor):
         if process is not None:
             process.kill()
 
+    def worker_pids(self) -> dict[int, int]:
+        """The process id of each slot's live worker (for an admin's `kill`, and the tests)."""
+        with self._processes_lock:
+            return {slot: p.pid for slot, p in self._processes.items() if p.alive()}
+
     def close(self, abandon: bool = False) -> None:
         with self._processes_lock:
             processes = list(self._processes.values())
@@ -146,6 +151,10 @@ class WorkerProcess:
         )
         self._process.start()
         child.close()  # the child's end lives in the child alone, so its death closes the pipe
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
 
     def alive(self) -> bool:
         return self._process.is_alive()
