@@ -16,7 +16,14 @@ from playground.jobs import (
     pseudonym,
 )
 from playground.jobs.owners import MAX_REASON
-from tests.unit.test_jobs import _one_torch_thread, make_manager, spec, wait_for  # noqa: F401
+from tests.unit.test_jobs import (  # noqa: F401
+    _one_torch_thread,
+    every_executor,
+    executor,
+    make_manager,
+    spec,
+    wait_for,
+)
 
 LONG = 50.0  # epochs: a job that is still training whenever a test looks
 
@@ -25,6 +32,7 @@ def running(s) -> bool:
     return s.state == JobState.RUNNING and s.step > 0
 
 
+@every_executor
 def test_the_server_wide_queue_cap_refuses_submits_and_resumes_past_it(make_manager) -> None:
     manager = make_manager(max_queued_total=2, max_jobs_per_owner=1)
     first = manager.submit("alice", spec(epochs=LONG))
@@ -40,6 +48,7 @@ def test_the_server_wide_queue_cap_refuses_submits_and_resumes_past_it(make_mana
     assert manager.get("bob", bob).state == JobState.PAUSED
 
 
+@every_executor
 def test_an_instructor_pause_shows_its_reason_and_only_the_instructor_resumes(
     make_manager,
 ) -> None:
