@@ -22,7 +22,7 @@ from typing import ClassVar
 
 import torch
 
-from playground.jobs.config import ManagerSettings
+from playground.jobs.config import ManagerSettings, compute_description
 from playground.jobs.events import (
     Checkpointed,
     Ended,
@@ -68,9 +68,16 @@ class Executor:
         """Train `job` (marked running, or found still training) until it leaves "running"."""
         raise NotImplementedError
 
+    where: ClassVar[str] = ""
+    """How this executor runs a job, in words (after the device)."""
+
     def has_gpu(self) -> bool:
         """True when jobs can train on a CUDA GPU."""
         return torch.cuda.is_available()
+
+    def description(self) -> str:
+        """Where jobs train, in words, for the pages: the device, then how."""
+        return f"{compute_description()}, {self.where}"
 
     def still_training(self, job: JobRecord) -> bool:
         """On recovery: is this job, running when the last server stopped, training still?"""
@@ -131,6 +138,7 @@ class ThreadExecutor(Executor):
     down. Useful for tests, a laptop, and as the comparison point of bench/bench_jobs.py."""
 
     name = "threads"
+    where = "in threads of the web server's process"
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

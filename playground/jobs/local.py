@@ -60,6 +60,7 @@ class LocalExecutor(Executor):
     """One warm worker process per slot (see the module docstring)."""
 
     name = "local"
+    where = "one worker process per slot"
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -75,6 +75,11 @@ class RayExecutor(Executor):
     def has_gpu(self) -> bool:
         return self._gpus
 
+    def description(self) -> str:
+        resources = self._ray.cluster_resources()
+        gpus, cpus = resources.get("GPU", 0), resources.get("CPU", 0)
+        return f"a Ray cluster ({gpus:g} GPUs, {cpus:g} CPUs), one actor per job"
+
     def still_training(self, job: JobRecord) -> bool:
         if self._actor(job.job_id) is None:
             return False

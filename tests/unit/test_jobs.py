@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -540,6 +541,9 @@ def test_ray_jobs_keep_training_while_the_web_server_restarts(
     time.sleep(1.0)
 
     after = make_manager(runs=runs)
+    assert re.fullmatch(
+        r"a Ray cluster \(\d+ GPUs, 2 CPUs\), one actor per job", after.executor.description()
+    )
     found = after.get("alice", job_id)
     assert found.state == JobState.RUNNING and found.reason == ""
     moved = wait_for(after, "alice", job_id, lambda s: s.step > reached.step + 8)
@@ -681,6 +685,12 @@ def test_the_executor_comes_from_the_environment_and_is_checked(tmp_path: Path) 
         ManagerSettings(executor="ray").validate()
     with pytest.raises(TypeError, match="data cannot be sent to a worker process"):
         JobManager(ManagerSettings(runs_dir=tmp_path), data=lambda: TINY)
+    manager = JobManager(ManagerSettings(runs_dir=tmp_path, gpu_slots=1), data=tiny_data)
+    try:
+        assert manager.executor.name == "local"
+        assert manager.executor.description().endswith(", one worker process per slot")
+    finally:
+        manager.shutdown()
 
 
 # ---------------------------------------------------------------------------------------------
