@@ -270,6 +270,7 @@ class Row:
     cpu_percent: float
     workers_rss_mb: float
     workers_cpu_percent: float
+    bots_cpu_percent: float  # this process: the simulated students (and the browser's driver)
     browser_presses: int
     browser_p50_ms: float
     browser_p95_ms: float
@@ -306,6 +307,8 @@ def measure(
     tally = Tally()
     asyncio.run(warm_up(server.url))
     meter = ServerMeter(server.url.rsplit(":", 1)[1])
+    bots, bots_start = psutil.Process(), time.monotonic()
+    bots_cpu_start = ServerMeter._cpu_s(bots)
     sampler = None
     if profile is not None:
         stacks = profile / f"profile-N{students}-M{jobs}.txt"
@@ -319,6 +322,7 @@ def measure(
     if browser is not None:
         browser.join()
     cpu, workers_cpu = meter.stop()
+    bots_cpu = 100 * (ServerMeter._cpu_s(bots) - bots_cpu_start) / (time.monotonic() - bots_start)
     if sampler is not None:
         sampler.wait(timeout=60)
         print(profile_summary(stacks))
@@ -334,7 +338,7 @@ def measure(
         stat(tally.presses_ms, 0.5), stat(tally.presses_ms, 0.95), stat(tally.presses_ms, 0.99),
         statistics.median(tally.opens_ms) if tally.opens_ms else float("nan"),
         len(tally.errors), jobs_trained, meter.peak_rss_mb, cpu, meter.peak_workers_rss_mb,
-        workers_cpu, len(tally.browser_ms),
+        workers_cpu, bots_cpu, len(tally.browser_ms),
         stat(tally.browser_ms, 0.5), stat(tally.browser_ms, 0.95),
     )  # fmt: skip
 
@@ -390,7 +394,7 @@ def report(rows: list[Row]) -> None:
     print(
         f"{'N':>4} {'M':>2} {'presses':>7} | {'press ms p50':>12} {'p95':>6} {'p99':>6} | "
         f"{'open ms':>7} | {'errors':>6} {'jobs':>4} | {'RSS MB':>6} {'CPU %':>5} | "
-        f"{'workers MB':>10} {'CPU %':>5} | "
+        f"{'workers MB':>10} {'CPU %':>5} | {'bots CPU %':>10} | "
         f"{'browser settled ms p50':>22} {'p95':>6} ({'n':>2})"
     )
     for r in rows:
@@ -399,6 +403,7 @@ def report(rows: list[Row]) -> None:
             f"{r.p99_ms:6.0f} | {r.open_p50_ms:7.0f} | {r.errors:6d} {r.jobs_trained:4d} | "
             f"{r.peak_rss_mb:6.0f} "
             f"{r.cpu_percent:5.0f} | {r.workers_rss_mb:10.0f} {r.workers_cpu_percent:5.0f} | "
+            f"{r.bots_cpu_percent:10.0f} | "
             f"{r.browser_p50_ms:22.0f} {r.browser_p95_ms:6.0f} "
             f"({r.browser_presses:2d})"
         )
@@ -419,10 +424,11 @@ def main() -> int:
     if not 0 <= args.jobs <= min(args.students):
         parser.error("--jobs must be between 0 and the smallest --students")
     rows = []
-    with tempfile.TemporaryDirectory(prefix="load-runs-") as runs:
-        os.environ.update(PLAYGROUND_RUNS=runs, PLAYGROUND_SYNTHETIC_DATA="1")
-        os.environ.setdefault("PLAYGROUND_MAX_JOBS_PER_OWNER", "1")
-        for students in args.students:
+    os.environ.update(PLAYGROUND_SYNTHETIC_DATA="1")
+    os.environ.setdefault("PLAYGROUND_MAX_JOBS_PER_OWNER", "1")
+    for students in args.students:
+        with tempfile.TemporaryDirectory(prefix="load-runs-") as runs:  # a fresh class each row
+            os.environ["PLAYGROUND_RUNS"] = runs
             with app_server(args.root) as server:
                 rows.append(
                     measure(
