@@ -3,7 +3,7 @@
 import streamlit as st
 
 from playground.figures import toy as figures
-from playground.ui import stepper
+from playground.ui import experiment, overlay, quiz, stepper
 from playground.ui.layout import page_header
 from playground.ui.live_chart import live_chart
 
@@ -14,17 +14,22 @@ page_header(
     "**D step** trains D on one mini-batch of real and fake numbers; **G step** moves G so that "
     "D rates its fakes as more real. Everything here can be drawn exactly, so watch D(x) chase "
     "the best possible discriminator D\\*(x), and the fakes follow the arrows. By default D learns "
-    "8× faster than G, which lets the game settle instead of circling the answer.",
+    "10× faster than G, which lets the game settle on the data within about 1,000 steps instead of "
+    "circling it.",
 )
 
-stepper.settings_panel(stepper.current_gan())
-stepper.run_in_progress(stepper.current_gan())
+gan = experiment.current_gan()
+experiment.preset_banner(gan)
+experiment.preset_buttons(gan)
+stepper.settings_panel(gan)
+stepper.run_in_progress(gan)
 
 
 @st.fragment
 def live_stepper() -> None:
     """Everything a press changes: a press reruns only this part, not the settings or the text."""
-    gan = stepper.fragment_gan()
+    gan = experiment.fragment_gan()
+    quiz.quiz_panel(gan)
     stepper.step_buttons(gan)
     stepper.press_summary(gan)
     settings = gan.settings
@@ -76,10 +81,9 @@ def live_stepper() -> None:
 
     st.subheader("Rewind")
     stepper.rewind_control(gan)
+    st.subheader("Compare runs")
+    overlay.compare_runs(gan)
+    experiment.link_caption()
 
 
 live_stepper()
-st.caption(
-    "The settings and the seed are in this page's address: copy it to share the experiment "
-    "(add lock=lr_d,g_loss to fix chosen controls). Same seed and same presses give the same numbers."
-)

@@ -116,7 +116,7 @@ st.markdown(
     "such answer (for x ≠ 0, D's gain grows without bound), which is why it only circles here. "
     "**Gradient penalties** on D (R1, WGAN-GP) damp D's swings, as γ does here. **Look-ahead** "
     "methods (extragradient, optimism) correct each step with the next one's gradient. On the "
-    "**1-D Gaussian GAN** page D learns 8× faster than G by default: set both learning rates "
+    "**1-D Gaussian GAN** page D learns 10× faster than G by default: set both learning rates "
     "equal there and watch the fakes' mean swing around 4 instead of settling; the "
     "failure-modes page shows what happens when the balance tips the other way."
 )

@@ -4,6 +4,7 @@ the map z -> x, and the histories of the losses, of D's outputs and of KL/JS.
 Pure builders: a `Readout` or `Curves` in, a go.Figure out. The page rebuilds all six after every
 press, so they are assembled from plain dicts without plotly's per-property validation (which
 costs 4-15 ms a figure); tests/unit/test_toy_figures.py rebuilds each one *with* validation.
+`overlay_figure` draws several runs' losses and JS on one chart (the page's pinned runs).
 The colours are the course's (`style`); the legend sits under the axis because it wraps; the
 plotly template is left to st.plotly_chart's theme.
 """
@@ -11,6 +12,7 @@ plotly template is left to st.plotly_chart's theme.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -295,3 +297,37 @@ def all_figures(readout: Readout, curves: Curves) -> dict[str, go.Figure]:
         "toy_d_outputs": d_output_history_figure(curves),
         "toy_divergences": divergence_history_figure(curves),
     }
+
+
+RUN_COLORS = ("#31333f", REAL, GEN, "#9467bd")
+"""The runs of the overlay: this run first, then each pinned one."""
+
+
+def overlay_figure(runs: Sequence[tuple[str, Curves]]) -> go.Figure:
+    """The loss and JS curves of several runs on one chart (this run first, then the pinned
+    ones): D loss (solid) and G loss (dotted) above, JS(p_data ‖ p_g) on a log axis below."""
+    data: list[Trace] = []
+    last_step = 1.0
+    for (name, curves), color in zip(runs, RUN_COLORS, strict=False):
+        i = thinned(curves)
+        step = curves.step[i]
+        last_step = max(last_step, float(step[-1]) if step.size else 1.0)
+        js = np.maximum(curves.js[i], DIVERGENCE_FLOOR)
+        data += [
+            _curve(*_measured(step, curves.d_loss[i]), f"{name}: D loss", color, legendgroup=name),
+            _curve(*_measured(step, curves.g_loss[i]), f"{name}: G loss", color,
+                   legendgroup=name, line={"dash": "dot"}),
+            _curve(step, js, f"{name}: JS", color, legendgroup=name, yaxis="y2", showlegend=False),
+        ]  # fmt: skip
+    x1 = nice_ceiling(last_step)
+    layout = {
+        "title": {"text": "Runs compared: losses (above) and JS (below)"},
+        "height": 560,
+        "margin": {"l": 50, "r": 20, "t": 40, "b": 120, "autoexpand": False},
+        "legend": {"orientation": "h", "yanchor": "top", "y": -0.12, "xanchor": "left", "x": 0},
+        "xaxis": {"title": {"text": "step"}, "range": [0, x1], **FAST_AXIS},
+        "yaxis": {"title": {"text": "loss"}, "domain": [0.5, 1.0], **FAST_AXIS},
+        "yaxis2": {"title": {"text": "JS"}, "domain": [0.0, 0.4], "type": "log", "anchor": "x",
+                   **FAST_AXIS},
+    }  # fmt: skip
+    return go.Figure(data=data, layout=layout, _validate=False)

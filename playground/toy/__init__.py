@@ -7,17 +7,18 @@ N(0, I_d). G maps z to one number, D maps one number to a *logit*. Every update 
     settings  ToySettings: the experiment (what a link carries), checked by playground.settings
     world     the data source, the noise, G and D, their optimizers, the one-thread rule
     readout   what the figures draw: densities, D vs D*, KL/JS, the map z -> x, the arrows
-    presses   the history's entries, the last press, the limits that bound the history
+    presses   the history's entries, the last press, the press log, the limits of the history
     cost      what a press costs, and the cap on a "Run N steps" press
     stepper   ToyGAN: presses, Run, rewind, settings changed in place, read-outs
     explain   one line, from the numbers, of what the last press did
+    replay    the press log written for a link, read back and replayed exactly
 
 The public names are re-exported here: `from playground.toy import ToyGAN, ToySettings`.
 """
 
 from playground.toy.cost import RUN_LIMIT, RunTooLong, iteration_seconds, run_limit
 from playground.toy.explain import explain_press
-from playground.toy.presses import Entry, HistoryLimits, Press
+from playground.toy.presses import Entry, HistoryLimits, LoggedPress, Press, PressLog
 from playground.toy.readout import (
     Curves,
     Measures,
@@ -28,6 +29,16 @@ from playground.toy.readout import (
     perfect_map,
     silverman_bandwidth,
     x_grid,
+)
+from playground.toy.replay import (
+    MAX_PRESSES_CHARS,
+    REPLAY_STEPS,
+    PressesError,
+    Replay,
+    check_link,
+    read_presses,
+    replay_presses,
+    written,
 )
 from playground.toy.settings import (
     NOISE_KINDS,
@@ -49,6 +60,16 @@ from playground.toy.world import (
 )
 
 __all__ = [
+    "MAX_PRESSES_CHARS",
+    "REPLAY_STEPS",
+    "LoggedPress",
+    "PressLog",
+    "PressesError",
+    "Replay",
+    "check_link",
+    "read_presses",
+    "replay_presses",
+    "written",
     "NOISE_KINDS",
     "OPTIMIZERS",
     "REBUILD_FIELDS",

@@ -1,5 +1,6 @@
 """What a ToyGAN's history keeps: one entry per update (what it did, the state after it, a snapshot
-to rewind to), the last press, and the limits that keep the history's memory bounded."""
+to rewind to), the last press, the log of presses that led to each step (what a link replays,
+`playground.toy.replay`), and the limits that keep the history's memory bounded."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from functools import cached_property
 
 from playground.gan import Snapshot, StepRecord
 from playground.toy.readout import Measures
+from playground.toy.settings import ToySettings
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,51 @@ class Press:
     before: Entry
     after: Entry
     count: int = 1
+
+
+@dataclass(frozen=True)
+class LoggedPress:
+    """One press, or a row of identical D, G or "k D + 1 G" presses, and the settings they ran
+    under. Every press (and every iteration of a Run) is one history step."""
+
+    kind: str  # "d", "g", "dg" or "run"
+    k: int  # D updates per update call (1 for a D step, 0 for a G step)
+    count: int  # presses in the row, or a Run's iterations
+    settings: ToySettings
+    start: int  # the history step it started from
+
+    @property
+    def end(self) -> int:
+        return self.start + self.count
+
+
+class PressLog:
+    """The presses of one experiment, in order; a press from step s drops every later one (the
+    future that a rewind went back from), as the history does."""
+
+    def __init__(self) -> None:
+        self.presses: list[LoggedPress] = []
+
+    def record(self, start: int, kind: str, k: int, settings: ToySettings, continues: bool) -> None:
+        """One update from history step `start`; `continues`: a further iteration of the Run
+        press that made the step before (two Run presses stay two)."""
+        self.presses = self.upto(start)
+        last = self.presses[-1] if self.presses else None
+        if (
+            last is not None
+            and (last.end, last.kind, last.k, last.settings) == (start, kind, k, settings)
+            and (kind != "run" or continues)
+        ):
+            self.presses[-1] = replace(last, count=last.count + 1)
+        else:
+            self.presses.append(LoggedPress(kind, k, 1, settings, start))
+
+    def upto(self, step: int) -> list[LoggedPress]:
+        """The presses that led to history step `step` (a row or a Run cut where it falls)."""
+        kept = [p for p in self.presses if p.start < step]
+        if kept and kept[-1].end > step:
+            kept[-1] = replace(kept[-1], count=step - kept[-1].start)
+        return kept
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from playground.seeds import TOY_BATCHES, TOY_EVALUATION, TOY_INIT, stream_seed
 from playground.settings import shown
 from playground.toy.cost import RunTooLong, run_limit
 from playground.toy.explain import explain_press
-from playground.toy.presses import Entry, HistoryLimits, Press
+from playground.toy.presses import Entry, HistoryLimits, LoggedPress, Press, PressLog
 from playground.toy.readout import (
     EVAL_SAMPLES,
     SHOWN_FAKES,
@@ -101,6 +101,7 @@ class ToyGAN:
         self.entries: list[Entry] = [start]
         self.cursor = 0
         self.last_press: Press | None = None
+        self.log = PressLog()
 
     @property
     def generator(self) -> nn.Module:
@@ -227,12 +228,16 @@ class ToyGAN:
             before, done = self.current, 0  # another press came in between: a new press
         # A press after a rewind replaces the future that was rewound past.
         del self.entries[self.cursor + 1 :]
-        for _ in range(count):
+        for index in range(count):
+            d_steps = self.d_steps
             record = update()
             self._changed()
+            step = self.entries[-1].step
+            k = self.d_steps - d_steps
+            self.log.record(step, label, k, self.settings, continues=done + index > 0)
             entry_label = "dg" if label == "run" else label
             entry = Entry(
-                self.entries[-1].step + 1,
+                step + 1,
                 entry_label,
                 record,
                 self.readout().measures,
@@ -273,6 +278,11 @@ class ToyGAN:
             self.stepper.restore(snapshot)
             self._apply_hyperparameters()
             self._changed()
+
+    def presses(self) -> list[LoggedPress]:
+        """The presses that led to the current step, with the settings each ran under."""
+        with self._lock:
+            return self.log.upto(self.current.step)
 
     def rewind_steps(self) -> list[int]:
         """The steps that can be restored (the future after a rewind included, until a press)."""

@@ -38,7 +38,7 @@ from playground.failures import (
 from playground.figures import failures as figures
 from playground.figures.toy import densities_figure
 from playground.toy import ToySettings
-from playground.ui import stepper
+from playground.ui import experiment
 from playground.ui.layout import errors_shown
 from playground.ui.live_chart import live_chart
 from playground.ui.state import SessionValue, owner_id
@@ -444,7 +444,7 @@ def _open_in_stepper(preset: Preset) -> None:
         help=f"Opens “{preset.title}” on the 1-D GAN page, replacing your experiment there.",
     ):
         assert isinstance(preset.settings, ToySettings)
-        stepper.open_experiment(preset.settings)
+        experiment.open_experiment(preset.settings, preset.key)
 
 
 def _histories(lesson: FailureLesson, traces: list[Trace], shown: int) -> dict[str, go.Figure]:

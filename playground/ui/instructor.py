@@ -124,11 +124,17 @@ def lesson_link_panel() -> None:
             ["all", *SETTING_NAMES],
             format_func=lambda n: LABELS.get(n, n),
         )
+        presses = st.text_input(
+            "presses to replay (optional): the link opens at the step they reach",
+            placeholder="e.g. 3d,g,200r",
+            help="d: D step, g: G step, s: k D + 1 G (s3: k = 3), 200r: Run 200 steps; a count "
+            "in front repeats a press (3d); name-value changes a setting in place (lr_g-0.001)",
+        )
         made = st.form_submit_button("Make the link", icon=":material/qr_code_2:")
     if not made:
         return
     with errors_shown((ValueError, LinkError)):
-        link = lesson_link(base, ToySettings(**values), locked)
+        link = lesson_link(base, ToySettings(**values), locked, presses.strip())
         st.code(link, language=None)
         png = qr_png(link)
         st.image(png, caption="Project this: a phone camera opens the experiment", width=320)

@@ -1,5 +1,6 @@
-"""Widgets of the 1-D GAN stepper: settings form -> ToySettings, the shareable link, step buttons,
-counters, the one-line explanation and the rewind slider.
+"""Widgets of the 1-D GAN stepper: settings form -> ToySettings, step buttons, counters, the
+one-line explanation and the rewind slider (which experiment it shows, and its link, are in
+`playground.ui.experiment`).
 
 This session's `ToyGAN` lives in one SessionValue, so page navigation keeps it and two students
 never share one. Every button acts in an on_click callback, which runs before the script: the
@@ -10,13 +11,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, NoReturn
+from typing import Any
 
 import streamlit as st
 
-from playground.links import LOCK_PARAM, lesson_params, parse_lock
 from playground.toy import (
     SETTING_CHOICES,
     SETTING_RANGES,
@@ -46,9 +45,6 @@ D_STEP, G_STEP, DG_STEP, RUN, STOP, RESET, APPLY = (
     f"stepper.{name}" for name in ("d_step", "g_step", "dg_step", "run", "stop", "reset", "apply")
 )
 """Keys of the buttons (tests press them by key)."""
-
-PAGE = "../pages/gaussian_gan.py"
-"""The stepper page, as Home.py registers it (relative to the entry script)."""
 
 LABELS = {
     "real_mean": "real mean",
@@ -88,86 +84,7 @@ HELP = {
 }
 
 
-# -- the shareable link -----------------------------------------------------------------------
-
-
-def link_params(settings: ToySettings, locked: frozenset[str]) -> dict[str, str]:
-    """What the page URL carries: the settings (seed and non-defaults) and the locks."""
-    return lesson_params(settings, locked)
-
-
-def settings_from_link(
-    params: Mapping[str, Sequence[str]],
-) -> tuple[ToySettings, frozenset[str], list[str]]:
-    """Settings and locks from a link (every value of each parameter), falling back to the
-    defaults with one message per problem."""
-    params = dict(params)
-    problems: list[str] = []
-    locked: frozenset[str] = frozenset()
-    lock_values = list(params.pop(LOCK_PARAM, []))
-    try:
-        if len(lock_values) > 1:
-            raise ToySettingsError(f"{LOCK_PARAM} is given {len(lock_values)} times; give it once")
-        locked = parse_lock(lock_values[0] if lock_values else "")
-    except ToySettingsError as exc:
-        problems.append(f"{exc}; nothing is locked.")
-    try:
-        settings = ToySettings.from_params(params)
-    except ToySettingsError as exc:
-        problems.append(
-            f"This link's settings cannot be used: {exc}. Showing the default experiment."
-        )
-        settings = ToySettings()
-    return settings, locked, problems
-
-
-def link_values() -> dict[str, list[str]]:
-    """This page's query parameters with every value each was given (a repeat is visible)."""
-    return {name: st.query_params.get_all(name) for name in st.query_params}
-
-
-def current_gan() -> ToyGAN:
-    """This session's ToyGAN; the first time, built from the link's settings (or the defaults)."""
-    gan = GAN.get()
-    if gan is None:
-        settings, locked, problems = settings_from_link(link_values())
-        for problem in problems:
-            st.error(problem, icon=":material/error:")
-        gan = ToyGAN(settings)
-        GAN.set(gan)
-        LOCKED.set(locked)
-        _fill_form(settings, force=True)
-    _fill_form(PENDING.get() or gan.settings, force=False)
-    wanted = link_params(gan.settings, LOCKED.get())
-    if st.query_params.to_dict() != wanted:
-        st.query_params.from_dict(wanted)
-    return gan
-
-
-def fragment_gan() -> ToyGAN:
-    """This session's ToyGAN, for the part of the page a press reruns (a fragment).
-
-    After a Reset the settings form and the link outside the fragment must show the new
-    settings, so the whole page runs again instead."""
-    if WHOLE_PAGE.get():
-        WHOLE_PAGE.set(False)
-        st.rerun(scope="app")
-    gan = GAN.get()
-    assert gan is not None, "current_gan() runs first on every full run of the page"
-    return gan
-
-
-def open_experiment(settings: ToySettings) -> NoReturn:
-    """Go to the stepper page with a new experiment built from `settings`; it replaces this
-    session's experiment there."""
-    GAN.set(None)
-    PENDING.set(None)
-    RUNNING.set(None)
-    LOCKED.set(frozenset())
-    st.switch_page(PAGE, query_params=link_params(settings.validate(), frozenset()))
-
-
-def _fill_form(settings: ToySettings, force: bool) -> None:
+def fill_form(settings: ToySettings, force: bool) -> None:
     """Put `settings` into the form's widgets (all of them, or only those not on screen yet)."""
     for name, value in asdict(settings).items():
         if force or not FORM[name].exists():
@@ -267,9 +184,9 @@ def step_buttons(gan: ToyGAN) -> None:
         RUN_N.set(min(RUN_N.get(), limit))  # the N field's default, or its new maximum
     # One wrapping row: on a narrow screen the buttons flow onto a second line, never "D st…".
     with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
-        st.button("D step", key=D_STEP, on_click=_press, args=("d",), type="primary")
-        st.button("G step", key=G_STEP, on_click=_press, args=("g",), type="primary")
-        st.button(f"{gan.settings.k_d} D + 1 G", key=DG_STEP, on_click=_press, args=("dg",),
+        st.button("D step", key=D_STEP, on_click=press, args=("d",), type="primary")
+        st.button("G step", key=G_STEP, on_click=press, args=("g",), type="primary")
+        st.button(f"{gan.settings.k_d} D + 1 G", key=DG_STEP, on_click=press, args=("dg",),
                   help="k D steps then one G step (k from the settings)")  # fmt: skip
         st.number_input(
             "N", min_value=1, max_value=limit, step=50, key=RUN_N.key, width=140,
@@ -291,7 +208,7 @@ def run_in_progress(gan: ToyGAN) -> None:
         _run_with_progress(gan, request)
 
 
-def _busy() -> bool:
+def busy() -> bool:
     """True (and say so) when a Run press is still going: other presses wait for Stop."""
     request = RUNNING.get()
     if request is None:
@@ -303,10 +220,11 @@ def _busy() -> bool:
     return True
 
 
-def _press(kind: str) -> None:
+def press(kind: str) -> None:
+    """One D step ("d"), G step ("g") or k D + 1 G ("dg"), unless a Run press is going."""
     gan = GAN.get()
     assert gan is not None
-    if _busy():
+    if busy():
         return
     if kind == "d":
         gan.d_step()
@@ -321,7 +239,7 @@ def _press(kind: str) -> None:
 def _start_run() -> None:
     gan = GAN.get()
     assert gan is not None
-    if _busy():
+    if busy():
         return
     RUNNING.set(RunRequest(total=RUN_N.get(), start_step=gan.current.step))
     NOTICE.set("")
@@ -391,7 +309,7 @@ def _reset() -> None:
     GAN.set(ToyGAN(settings))
     PENDING.set(None)
     PROBLEM.set("")
-    _fill_form(settings, force=True)
+    fill_form(settings, force=True)
     REWIND.set(0)
     NOTICE.set(f"Reset: new networks from seed {settings.seed}.")
     WHOLE_PAGE.set(True)
@@ -442,7 +360,7 @@ def rewind_control(gan: ToyGAN) -> None:
 def _on_rewind() -> None:
     gan = GAN.get()
     assert gan is not None
-    if _busy():
+    if busy():
         REWIND.set(gan.current.step)
         return
     gan.rewind(REWIND.get())

@@ -82,9 +82,12 @@ def test_step_through_by_hand_opens_the_preset_in_the_stepper() -> None:
     at.button(key="failures.open.vanishing_gradients").click().run()
     assert not at.exception
     preset = LESSONS["vanishing_gradients"].failure
-    assert dict(at.query_params) == dict(stepper_params(preset))
+    assert dict(at.query_params) == {**stepper_params(preset), "preset": preset.key}
     assert at.session_state[stepper.GAN.key].settings == preset.settings
     assert {m.label: m.value for m in at.metric}["G updates"] == "0"
+    title = LESSONS["vanishing_gradients"].title
+    expected = f"This is the preset “{title}: {preset.title}” (seed {preset.settings.seed})."
+    assert at.info[0].value == expected, "the stepper says which preset it is"
 
 
 # -- the shipped runs, and training when they cannot be used -------------------------------------

@@ -27,12 +27,13 @@ PAGES = [
 ]
 
 names = st.one_of(
-    st.sampled_from([f.name for f in fields(ToySettings)] + ["lock", "page"]),
+    st.sampled_from([f.name for f in fields(ToySettings)] + ["lock", "page", "presses", "preset"]),
     st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=10),
 )
 texts = st.one_of(
     st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=30),
     st.sampled_from(["9" * 3000, "nan", "-inf", "1e999", "all", "lr_d,nope", "0x1f", ""]),
+    st.sampled_from(["3d,g,20r", "2000r,2000r", "d," * 600, "seed-3", "lr_g-nan", "circling"]),
 )
 query = st.dictionaries(names, st.lists(texts, min_size=1, max_size=2), min_size=1, max_size=4)
 
@@ -42,6 +43,8 @@ query = st.dictionaries(names, st.lists(texts, min_size=1, max_size=2), min_size
 @given(params=query)
 @example(params={"seed": ["9" * 3000]})  # once an OverflowError on the 1-D page
 @example(params={"seed": ["1", "2"], "lr_d": ["nan"], "k_d": ["-5"]})
+@example(params={"presses": ["2d,g,5r,lr_g-0.0007,s"], "preset": ["circling"], "seed": ["3"]})
+@example(params={"presses": ["99999r"], "preset": ["nope", "circling"]})
 def test_any_link_renders_the_page_without_an_exception(page: str | None, params) -> None:
     at = AppTest.from_file(str(ENTRY), default_timeout=120)
     at.query_params.update(params)

@@ -108,3 +108,18 @@ def test_the_lesson_link_form_makes_a_link_and_a_qr_code(monkeypatch) -> None:
     assert code.startswith("https://gan.example.edu/course/gaussian_gan?seed=")
     assert "lock=lr_g" in code
     assert at.get("image")
+
+
+def test_a_lesson_link_can_carry_presses_and_refuses_bad_ones(monkeypatch) -> None:
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    at = open_page("instructor.py")
+    at.text_input[0].input(TOKEN)
+    at.button[0].click().run()
+    presses = next(t for t in at.text_input if t.label.startswith("presses to replay"))
+    presses.input("3d,g,200r")
+    next(b for b in at.button if b.label == "Make the link").click().run()
+    assert "presses=3d,g,200r" in at.code[0].value
+    presses = next(t for t in at.text_input if t.label.startswith("presses to replay"))
+    presses.input("3d,jump")
+    next(b for b in at.button if b.label == "Make the link").click().run()
+    assert not at.exception and "neither a press" in at.error[0].value

@@ -1,13 +1,17 @@
 """In a real Chromium: the 1-D GAN page counts D and G updates, and a shared link restores its
-settings and seed (the first D step shows the core's number for those settings)."""
+settings and seed (the first D step shows the core's number for those settings) and, carrying
+the presses, reopens the experiment at the same step with the same numbers in a fresh browser."""
 
 from __future__ import annotations
 
-import pytest
-from playwright.sync_api import Page, expect
+import re
+from urllib.parse import parse_qs, urlsplit
 
-from playground.toy import ToyGAN, ToySettings
-from tests.e2e.conftest import assert_no_exception, open_app, wait_for_idle
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from playground.toy import ToyGAN, ToySettings, read_presses, replay_presses
+from tests.e2e.conftest import assert_no_exception, fresh_page, open_app, wait_for_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -117,3 +121,39 @@ def test_a_press_redraws_the_charts_in_place(page: Page, app_url: str) -> None:
     changed = [key for key, b, a in zip(CHART_KEYS, before, after, strict=True) if b != a]
     assert {"toy_densities", "toy_map", "toy_losses"} <= set(changed), changed
     assert_no_exception(page)
+
+
+NUMBERS = ("D updates", "G updates", "D loss", "G loss", "D(real)", "D(fake)", "JS(p_data ‖ p_g)")
+
+
+def shown_numbers(page: Page) -> dict[str, str]:
+    return {label: metric(page, label).inner_text() for label in NUMBERS}
+
+
+def test_a_link_with_presses_reproduces_the_numbers_in_a_fresh_browser(
+    browser: Browser, page: Page, app_url: str
+) -> None:
+    open_app(page, app_url, "gaussian_gan?seed=11")
+    presses = (("D step", 1, 0), ("D step", 2, 0), ("G step", 2, 1), ("1 D + 1 G", 3, 2))
+    for label, d_updates, g_updates in presses:
+        press(page, label)
+        expect(metric(page, "D updates")).to_have_text(str(d_updates))  # each press counted
+        expect(metric(page, "G updates")).to_have_text(str(g_updates))
+    press(page, "Run N steps")  # N = 200, the default: seconds on a loaded machine
+    expect(metric(page, "G updates")).to_have_text("202", timeout=120_000)
+    expect(page).to_have_url(re.compile(r"presses=2d(,|%2C)g(,|%2C)s(,|%2C)200r"))  # it follows
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["presses"] == ["2d,g,s,200r"] and query["seed"] == ["11"]
+    first = shown_numbers(page)
+
+    with fresh_page(browser, 60_000) as other:  # a new browser context: no shared session
+        open_app(other, app_url, "gaussian_gan?" + urlsplit(page.url).query)
+        expect(metric(other, "G updates")).to_have_text("202", timeout=120_000)  # replayed
+        assert shown_numbers(other) == first
+        assert_no_exception(other)
+
+    core = ToyGAN(ToySettings(seed=11))
+    replay_presses(core, read_presses("2d,g,s,200r", core.settings))
+    latest = core.last_losses()
+    assert first["D loss"] == f"{latest['d_loss']:.4f}"
+    assert first["JS(p_data ‖ p_g)"] == f"{core.current.measures.js:.4f}"

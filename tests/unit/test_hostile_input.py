@@ -14,10 +14,16 @@ from hypothesis import strategies as st
 from playground.failures import RingSettings, RingSettingsError
 from playground.jobs import ENV_VARIABLES as MANAGER_VARIABLES
 from playground.jobs import ConfigError, ManagerSettings
+from playground.links import (
+    LOCK_PARAM,
+    PRESET_PARAM,
+    PRESSES_PARAM,
+    read_link,
+    settings_from_link,
+)
 from playground.metrics import ClassifierSettings, ClassifierSettingsError
-from playground.toy import ToySettings, ToySettingsError
+from playground.toy import REPLAY_STEPS, ToySettings, ToySettingsError
 from playground.train import SettingsError, TrainSettings, VAESettings
-from playground.ui.stepper import LOCK_PARAM, settings_from_link
 
 BOUNDED = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -97,9 +103,16 @@ def test_any_server_variables_configure_or_raise_a_config_error(env: dict[str, s
 
 
 link_names = st.one_of(
-    st.sampled_from([f.name for f in fields(ToySettings)] + [LOCK_PARAM]), st.text(max_size=12)
+    st.sampled_from(
+        [f.name for f in fields(ToySettings)] + [LOCK_PARAM, PRESSES_PARAM, PRESET_PARAM]
+    ),
+    st.text(max_size=12),
 )
-link_values = st.lists(number_texts, min_size=1, max_size=3)
+press_texts = st.one_of(
+    st.from_regex(r"(\d{0,6}[dgsr]\d{0,3},?){1,8}", fullmatch=True),
+    st.sampled_from(["2000r,2000r", "d," * 600, "seed-3", "lr_g-nan", "circling"]),
+)
+link_values = st.lists(st.one_of(number_texts, press_texts), min_size=1, max_size=3)
 
 
 @settings(max_examples=400, deadline=None)
@@ -107,6 +120,8 @@ link_values = st.lists(number_texts, min_size=1, max_size=3)
 def test_any_link_gives_settings_or_messages(params: dict[str, list[str]]) -> None:
     chosen, locked, problems = settings_from_link(params)
     assert chosen.validate() is chosen, "whatever the link, the page gets valid settings"
+    presses = read_link(params).presses
+    assert presses is None or presses.steps <= REPLAY_STEPS * 20, "bounded work, whatever it asks"
     assert all(problem and len(problem) < 4000 for problem in problems)
     repeated = [name for name, given in params.items() if len(given) > 1]
     if repeated:

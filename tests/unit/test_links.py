@@ -6,9 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from playground.links import LinkError, lesson_link, qr_png
+from playground.links import LinkError, lesson_link, qr_png, settings_from_link
 from playground.toy import ToySettings
-from playground.ui.stepper import settings_from_link
 
 
 def test_a_lesson_link_reopens_the_same_settings_and_locks() -> None:

@@ -29,6 +29,7 @@ from playground.toy import (
     silverman_bandwidth,
     single_threaded,
 )
+from playground.toy.presets import CIRCLING
 
 SMALL = ToySettings(batch_size=16, seed=3)
 
@@ -336,29 +337,54 @@ def test_single_threaded_restores_the_thread_count() -> None:
     assert torch.get_num_threads() == before
 
 
-CONVERGENCE_SEEDS = (0, 1, 2, 3)
-CONVERGENCE_STEPS = 3000
+SETTLE_SEEDS = range(10)
+SETTLE_STEPS = 1000
+
+
+def settled(gan: ToyGAN) -> bool:
+    """The fakes match N(4, 1.25²): mean within 0.2 and std within 0.15."""
+    measures = gan.readout().measures
+    return abs(measures.fake_mean - 4.0) <= 0.2 and abs(measures.fake_std - 1.25) <= 0.15
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(120)
-def test_default_settings_learn_the_real_gaussian_over_several_seeds() -> None:
-    """3000 step() calls (1 D + 1 G each) bring G's mean within 0.3 of 4 and its std within 0.3
-    of 1.25. Seeds 0-11 at 2500, 3000 and 3500 steps all pass (mean 3.88-4.11, std 1.26-1.41;
-    at 3000 steps mean 3.91-4.11, std 1.26-1.39), so this is not a lucky seed."""
+@pytest.mark.timeout(600)
+def test_the_defaults_settle_on_the_data_within_a_thousand_steps_on_nine_of_ten_seeds() -> None:
+    """1,000 step() calls (1 D + 1 G each) bring the fakes within 0.2 of the data's mean and 0.15
+    of its std on at least 9 of 10 seeds. Measured: 10 of 10 at 800, 1,000, 1,200 and 2,000
+    steps on seeds 0-9 (means 3.82-4.17, stds 1.21-1.34 at 1,000) and 10 of 10 on seeds
+    100-109, which no other test uses."""
     started = time.perf_counter()
-    for seed in CONVERGENCE_SEEDS:
+    outcomes = {}
+    for seed in SETTLE_SEEDS:
         gan = ToyGAN(ToySettings(seed=seed))
         with single_threaded():
-            for _ in range(CONVERGENCE_STEPS):
-                gan.stepper.step()  # the bare step API: no history entry or read-out per step
-        measures = gan.readout().measures
-        assert gan.g_steps == CONVERGENCE_STEPS
-        assert abs(measures.fake_mean - 4.0) < 0.3, (seed, measures)
-        assert abs(measures.fake_std - 1.25) < 0.3, (seed, measures)
-        assert measures.js < 0.05, (seed, measures)
+            gan.stepper.run(SETTLE_STEPS)  # the bare step API: no history entry per step
+        outcomes[seed] = (settled(gan), gan.readout().measures)
+    assert sum(ok for ok, _ in outcomes.values()) >= 9, outcomes
     elapsed = time.perf_counter() - started
-    print(f"{len(CONVERGENCE_SEEDS)} seeds x {CONVERGENCE_STEPS} steps: {elapsed:.1f} s")
+    print(f"{len(SETTLE_SEEDS)} seeds x {SETTLE_STEPS} steps: {elapsed:.1f} s")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_the_circling_preset_overshoots_the_data_and_swings_back() -> None:
+    """What the preset says it shows: with D and G at the same slow rate the fakes' mean
+    overshoots past 5 and then swings back below 3.8 within 1,000 steps, and by then most runs
+    are still not settled. Measured on seeds 0-9: peaks 5.52-6.14 near step 300, then lows
+    3.32-3.72; settled at 1,000 steps on 2 of 10 (the defaults: 10 of 10)."""
+    circled, still_swinging = 0, 0
+    for seed in SETTLE_SEEDS:
+        gan = ToyGAN(replace(CIRCLING.settings, seed=seed))
+        means = []
+        with single_threaded():
+            for _ in range(SETTLE_STEPS // 50):
+                gan.stepper.run(50)
+                means.append(gan.readout().measures.fake_mean)
+        peak = int(np.argmax(means))
+        circled += means[peak] > 5.0 and min(means[peak:]) < 3.8
+        still_swinging += not settled(gan)
+    assert circled >= 9 and still_swinging >= 6, (circled, still_swinging)
 
 
 # -- links that try to break the page --------------------------------------------------------

@@ -268,3 +268,25 @@ def test_every_figure_is_a_valid_plotly_figure(noise_dim: int) -> None:
         assert trace(map_fig, "an exact G").y is not None
     else:
         assert all(not t.name.startswith("an exact G") for t in map_fig.data)
+
+
+def test_the_overlay_draws_each_runs_losses_and_js_on_one_chart() -> None:
+    runs = []
+    for lr_g in (1e-3, 5e-4):
+        gan = ToyGAN(replace(SETTINGS, lr_g=lr_g))
+        gan.run(5)
+        gan.d_step()
+        runs.append((f"lr_g {lr_g:g}", gan.curves()))
+    raw = figures.overlay_figure(runs)
+    fig = go.Figure(raw.to_dict())  # full validation
+    names = [t.name for t in fig.data]
+    assert names == [
+        "lr_g 0.001: D loss", "lr_g 0.001: G loss", "lr_g 0.001: JS",
+        "lr_g 0.0005: D loss", "lr_g 0.0005: G loss", "lr_g 0.0005: JS",
+    ]  # fmt: skip
+    first, second = fig.data[0], fig.data[3]
+    assert first.line.color != second.line.color, "one colour per run"
+    assert fig.data[1].line.dash == "dot" and fig.data[2].yaxis == "y2"
+    assert np.array_equal(raw.data[0].y, runs[0][1].d_loss[1:]), "D loss where D was updated"
+    assert list(raw.data[1].x) == [1, 2, 3, 4, 5], "G loss where G was updated (not the D step)"
+    assert fig.layout.yaxis2.type == "log"
