@@ -26,6 +26,28 @@ def open_page(page: str | None = None, timeout: float = 60) -> AppTest:
     return at
 
 
+def open_link(page: str, params: dict[str, str], timeout: float = 60) -> AppTest:
+    """`page` (a file in pages/) opened from a link carrying `params` in its query string."""
+    at = AppTest.from_file(str(ENTRY), default_timeout=timeout)
+    at.query_params.update(params)
+    at.run()
+    at.switch_page(f"../pages/{page}")
+    at.run()
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    """The page's st.metric values by label."""
+    return {m.label: m.value for m in at.metric}
+
+
+def press(at: AppTest, key: str) -> AppTest:
+    """Click the button `key` and rerun; the page must not raise."""
+    at.button(key=key).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def live_charts(at: AppTest) -> list[dict[str, Any]]:
     """The figures of the page's live charts (playground.ui.live_chart), in page order, as
     plotly.js receives them."""

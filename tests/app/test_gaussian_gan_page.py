@@ -9,29 +9,15 @@ from streamlit.testing.v1 import AppTest
 from playground.figures import toy as figures
 from playground.toy import ToyGAN, ToySettings
 from playground.ui import stepper
-from tests.app.conftest import ENTRY, live_charts, numbers, open_page
+from tests.app import conftest
+from tests.app.conftest import live_charts, metrics, numbers, open_page, press
 
 PAGE = "gaussian_gan.py"
 
 
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
-
-
-def press(at: AppTest, key: str) -> AppTest:
-    at.button(key=key).click().run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def open_link(params: dict[str, str]) -> AppTest:
-    """The page opened from a link carrying `params` in its query string."""
-    at = AppTest.from_file(str(ENTRY), default_timeout=60)
-    at.query_params.update(params)
-    at.run()
-    at.switch_page(f"../pages/{PAGE}")
-    at.run()
-    return at
+    """The 1-D page opened from a link carrying `params`."""
+    return conftest.open_link(PAGE, params)
 
 
 def test_d_step_then_g_step_move_the_right_counters_and_losses() -> None:

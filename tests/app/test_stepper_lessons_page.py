@@ -14,27 +14,16 @@ from playground.toy import ToyGAN, ToySettings, read_presses, replay_presses
 from playground.toy.presets import CIRCLING
 from playground.toy.quiz import judge, questions_for
 from playground.ui import experiment, overlay, quiz, stepper
-from tests.app.conftest import ENTRY, live_charts, open_page
+from tests.app import conftest
+from tests.app.conftest import live_charts, metrics, open_page
+from tests.app.conftest import press as click
 
 PAGE = "gaussian_gan.py"
 
 
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
-
-
-def click(at: AppTest, key: str) -> AppTest:
-    at.button(key=key).click().run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def open_link(params: dict[str, str]) -> AppTest:
-    at = AppTest.from_file(str(ENTRY), default_timeout=60)
-    at.query_params.update(params)
-    at.run()
-    at.switch_page(f"../pages/{PAGE}")
-    at.run()
+    """The 1-D page opened from a link carrying `params`."""
+    at = conftest.open_link(PAGE, params)
     assert not at.exception, [e.value for e in at.exception]
     return at
 
