@@ -67,10 +67,9 @@ def live_stepper() -> None:
             "At equilibrium D says ½ to everything: its two-term loss is log 4 ≈ 1.386 and G's loss "
             "sits on its dashed line. A D loss far below log 4 means D is winning."
         )
+        st.caption("Why the players circle that point instead of landing on it:")
         st.page_link(
-            "../pages/saddle_point.py",
-            label="Why the players circle that point instead of landing on it: the saddle point",
-            icon=":material/cyclone:",
+            "../pages/saddle_point.py", label="The saddle point", icon=":material/cyclone:"
         )
 
     left, right = st.columns(2)

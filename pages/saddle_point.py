@@ -83,9 +83,12 @@ def methods(x0: float, y0: float) -> None:
     """The methods' controls and charts: a change reruns this part only."""
     left, right = st.columns([1, 2])
     with left:
-        chosen = st.multiselect(
-            "how the players step", METHODS, default=list(METHODS), key="saddle_methods"
-        )
+        st.markdown("**how the players step**")
+        chosen = [  # one box per method: they stack on a phone, where chips would spill out
+            method
+            for method in METHODS
+            if st.checkbox(method, value=True, key=f"saddle_method_{method}")
+        ]
         lr = st.slider("step size η", 0.01, 1.0, 0.2, 0.01, key="saddle_lr")
         lr_d = st.slider("D's step η_D (two time-scales)", 0.01, 1.0, 0.8, 0.01, key="saddle_lr_d")
         gamma = st.slider("penalty γ (gradient penalty)", 0.0, 1.0, 0.5, 0.05, key="saddle_gamma")
