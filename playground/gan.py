@@ -8,6 +8,11 @@ The 1-D stepper, the failure-mode presets, the MNIST jobs and the benchmarks all
 
 Randomness comes only from the `BatchSource` (which owns a `torch.Generator`), so a seed and a
 sequence of presses give the same numbers, and `snapshot()` / `restore()` rewind exactly.
+
+Training tricks (`playground.tricks.Tricks`, all off by default) are switches on the same two
+updates: label smoothing and the WGAN-GP critic change the losses, instance noise what D sees.
+The tricks that draw random numbers draw them from the source's own generator (`rng`), so a
+snapshot of the source captures them too.
 """
 
 from __future__ import annotations
@@ -21,7 +26,16 @@ from typing import Any, Protocol
 import torch
 from torch import Tensor, nn
 
-from playground.losses import G_LOSSES, discriminator_loss, generator_loss
+from playground.losses import (
+    G_LOSSES,
+    DiscriminatorLoss,
+    discriminator_loss,
+    generator_loss,
+    gradient_penalty,
+    wasserstein_critic_loss,
+    wasserstein_g_loss,
+)
+from playground.tricks import Tricks
 
 Batch = tuple[Tensor, Tensor | None]
 """Samples and their class labels (None for an unconditional GAN)."""
@@ -48,7 +62,9 @@ class StepRecord:
     """What one update did, as plain numbers (None where the update did not measure it).
 
     d_real / d_fake are batch means of D's *probability* D(x) and D(G(z)), measured before the
-    update's optimizer step. Losses are the values that were back-propagated.
+    update's optimizer step (for a WGAN critic, the sigmoid of its score). Losses are the values
+    that were back-propagated (a critic's d_loss includes the gradient penalty, which is
+    d_loss - d_loss_real - d_loss_fake).
     """
 
     kind: str  # "d", "g" or "dg" (k D updates then one G update)
@@ -173,6 +189,20 @@ def _cloned(state: Any) -> Any:
 
 
 @contextmanager
+def evaluating(module: nn.Module) -> Iterator[None]:
+    """`module` in eval mode inside the block, its modes restored after: a read-out (a figure,
+    a number) must not move what training moves, such as spectral norm's power iteration or the
+    minibatch-std layer's remembered spread."""
+    modes = [(m, m.training) for m in module.modules()]
+    module.eval()
+    try:
+        yield
+    finally:
+        for m, mode in modes:
+            m.training = mode
+
+
+@contextmanager
 def frozen(module: nn.Module) -> Iterator[None]:
     """Temporarily stop gradients into `module`'s parameters (D during the G update)."""
     flags = [p.requires_grad for p in module.parameters()]
@@ -198,6 +228,10 @@ class GANStepper:
 
     `generator(noise[, labels])` returns samples; `discriminator(samples[, labels])` returns
     *logits* of shape (batch,) or (batch, 1): the sigmoid lives inside the losses.
+
+    `tricks` switch training tricks on (the network ones, minibatch std and spectral norm, are
+    built into D by the caller); `rng` is the generator the noisy tricks draw from: pass the
+    source's own, so that its state_dict() holds their draws too.
     """
 
     def __init__(
@@ -208,9 +242,13 @@ class GANStepper:
         d_opt: torch.optim.Optimizer,
         source: BatchSource,
         g_loss: str = "nonsaturating",
+        tricks: Tricks | None = None,
+        rng: torch.Generator | None = None,
     ) -> None:
         if g_loss not in G_LOSSES:
             raise ValueError(f"g_loss must be one of {G_LOSSES}, got {g_loss!r}")
+        self.rng = rng
+        self.tricks = self._checked(tricks or Tricks())
         self.generator = generator
         self.discriminator = discriminator
         self.g_opt = g_opt
@@ -246,9 +284,9 @@ class GANStepper:
         with torch.set_grad_enabled(keep_fake):
             fake = self.generate(noise, fake_labels)
         self._kept_fake = (fake, fake_labels) if keep_fake else None
-        real_logits = self.discriminate(real, real_labels)
-        fake_logits = self.discriminate(fake.detach(), fake_labels)
-        loss = discriminator_loss(real_logits, fake_logits)
+        loss, real_logits, fake_logits = self.d_loss(
+            self.seen(real), real_labels, self.seen(fake.detach()), fake_labels
+        )
         self.d_opt.zero_grad(set_to_none=True)
         loss.total.backward()
         norm = grad_norm(self.discriminator)
@@ -271,8 +309,11 @@ class GANStepper:
         else:
             fake, labels = kept
         with frozen(self.discriminator):
-            fake_logits = self.discriminate(fake, labels)
-            loss = generator_loss(fake_logits, self.g_loss)
+            fake_logits = self.discriminate(self.seen(fake), labels)
+            if self.tricks.objective == "wgan-gp":
+                loss = wasserstein_g_loss(fake_logits)
+            else:
+                loss = generator_loss(fake_logits, self.g_loss)
             self.g_opt.zero_grad(set_to_none=True)
             loss.backward()
         norm = grad_norm(self.generator)
@@ -281,6 +322,52 @@ class GANStepper:
         d_fake = torch.sigmoid(fake_logits.detach()).mean()
         parts = [loss, d_fake, norm]
         return torch.stack([p.detach().float().reshape(()).to(fake.device) for p in parts])
+
+    def d_loss(
+        self, real: Tensor, real_labels: Tensor | None, fake: Tensor, fake_labels: Tensor | None
+    ) -> tuple[DiscriminatorLoss, Tensor, Tensor]:
+        """D's loss on the samples it sees, and its logits for the real and the fake ones.
+
+        gan: BCE with real target 1 - label_smoothing; wgan-gp: the critic's loss plus
+        gp_weight x the gradient penalty on random interpolates (real labels for a cGAN's).
+        The fakes go through D last, so a minibatch-std layer remembers their spread.
+        """
+        real_logits = self.discriminate(real, real_labels)
+        if self.tricks.objective != "wgan-gp":
+            fake_logits = self.discriminate(fake, fake_labels)
+            real_label = 1.0 - self.tricks.label_smoothing
+            return (
+                discriminator_loss(real_logits, fake_logits, real_label),
+                real_logits,
+                fake_logits,
+            )
+        mix_shape = (real.shape[0],) + (1,) * (real.dim() - 1)
+        mix = torch.rand(mix_shape, generator=self.rng, device=real.device, dtype=real.dtype)
+        penalty = gradient_penalty(lambda x: self.discriminate(x, real_labels), real, fake, mix)
+        fake_logits = self.discriminate(fake, fake_labels)
+        critic = wasserstein_critic_loss(real_logits, fake_logits)
+        total = critic.total + self.tricks.gp_weight * penalty
+        return DiscriminatorLoss(total, critic.real, critic.fake), real_logits, fake_logits
+
+    def seen(self, samples: Tensor) -> Tensor:
+        """What D sees of `samples`: x + sigma_t eps with instance noise (sigma_t annealed over
+        the training iterations done so far), else x itself."""
+        std = self.tricks.noise_std(self.g_steps)
+        if std == 0.0:
+            return samples
+        eps = torch.randn(
+            samples.shape, generator=self.rng, device=samples.device, dtype=samples.dtype
+        )
+        return samples + std * eps
+
+    def _checked(self, tricks: Tricks) -> Tricks:
+        tricks.validate()
+        if tricks.draws_noise and self.rng is None:
+            raise ValueError(
+                "instance noise and the gradient penalty draw random numbers: "
+                "pass rng (the batch source's generator)"
+            )
+        return tricks
 
     def iteration(self, k_d: int = 1) -> Tensor:
         """One training iteration, no sync: k_d D updates, then one G update on the last D
@@ -359,11 +446,15 @@ class GANStepper:
         betas: tuple[float, float] | None = None,
         momentum: float | None = None,
         g_loss: str | None = None,
+        tricks: Tricks | None = None,
     ) -> None:
-        """Change the learning rates (and Adam's betas or SGD's momentum, and G's loss) in place:
-        the optimizers keep their state (moments, step counts), so training continues smoothly."""
+        """Change the learning rates (and Adam's betas or SGD's momentum, G's loss and the
+        update tricks) in place: the optimizers keep their state (moments, step counts), so
+        training continues smoothly. (Tricks built into D need new networks, not this.)"""
         if g_loss is not None and g_loss not in G_LOSSES:
             raise ValueError(f"g_loss must be one of {G_LOSSES}, got {g_loss!r}")
+        if tricks is not None:
+            self.tricks = self._checked(tricks)
         for optimizer, lr in ((self.d_opt, lr_d), (self.g_opt, lr_g)):
             for group in optimizer.param_groups:
                 group["lr"] = lr

@@ -95,13 +95,23 @@ def bce_with_logits(logits: Tensor, label: Tensor | float) -> Tensor:
     return (label * F.softplus(-logits) + (1.0 - label) * F.softplus(logits)).mean()
 
 
-def discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> DiscriminatorLoss:
+def discriminator_loss(
+    real_logits: Tensor, fake_logits: Tensor, real_label: float = 1.0
+) -> DiscriminatorLoss:
     """D's loss: -[log D(x) + log(1 - D(G(z)))], each term a batch mean.
 
     D maximises log D(x) + log(1 - D(G(z))); we minimise the negative. At equilibrium both terms
     equal log 2, so the total is log 4.
+
+    One-sided label smoothing (Salimans et al. 2016) gives real samples the target
+    real_label = 1 - s instead of 1: the real term becomes BCE(D(x), 1 - s) =
+    -(1 - s) log D(x) - s log(1 - D(x)), and the optimal D becomes
+    D*(x) = (1 - s) p_data / (p_data + p_g), never more confident than 1 - s.
     """
-    real = F.softplus(-real_logits).mean()
+    if real_label == 1.0:
+        real = F.softplus(-real_logits).mean()
+    else:
+        real = bce_with_logits(real_logits, real_label)
     fake = F.softplus(fake_logits).mean()
     return DiscriminatorLoss(total=real + fake, real=real, fake=fake)
 

@@ -2,7 +2,8 @@
 checker reads it.
 
 A page, a link, a job form or a hand-edited JSON file can put anything into a setting: text, a
-3,000-digit number, NaN, a list. `field_problems` names every field that is not what its table
+3,000-digit number, NaN, a list. A table names three kinds of field: numbers in a `Range`, text
+among choices, and flags (on/off switches, which must be True or False). `field_problems` names every field that is not what its table
 allows, in messages short enough for a page (`shown` cuts any value to a few dozen characters),
 and never raises anything else.
 """
@@ -49,6 +50,7 @@ def is_whole_number(value: object) -> bool:
 
 Ranges = Mapping[str, "Range | tuple[float, float]"]
 Choices = Mapping[str, tuple[str, ...]]
+Flags = tuple[str, ...]
 
 SHOWN_CHARS = 40
 
@@ -62,8 +64,11 @@ def shown(value: object) -> str:
     return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
 
 
-def field_problems(settings: object, ranges: Ranges, choices: Choices) -> list[str]:
-    """One message per field of `settings` outside its range or not among its choices."""
+def field_problems(
+    settings: object, ranges: Ranges, choices: Choices, flags: Flags = ()
+) -> list[str]:
+    """One message per field of `settings` outside its range, not among its choices, or a flag
+    that is not True or False (1 and "yes" are not: a switch is a bool)."""
     problems = []
     for name, bounds in ranges.items():
         allowed = Range(*bounds)
@@ -75,6 +80,10 @@ def field_problems(settings: object, ranges: Ranges, choices: Choices) -> list[s
         value = getattr(settings, name)
         if not isinstance(value, str) or value not in options:
             problems.append(f"{name} must be one of {', '.join(options)}, got {shown(value)}")
+    for name in flags:
+        value = getattr(settings, name)
+        if not isinstance(value, bool):
+            problems.append(f"{name} must be True or False, got {shown(value)}")
     return problems
 
 
@@ -86,10 +95,15 @@ def join_problems(problems: list[str]) -> str:
 
 
 def check_fields(
-    settings: object, ranges: Ranges, choices: Choices, error: type[ValueError]
+    settings: object,
+    ranges: Ranges,
+    choices: Choices,
+    error: type[ValueError],
+    flags: Flags = (),
 ) -> None:
-    """Raise `error` naming every field of `settings` outside its range or choices."""
-    problems = field_problems(settings, ranges, choices)
+    """Raise `error` naming every field of `settings` outside its range or choices, or a flag
+    that is not a bool."""
+    problems = field_problems(settings, ranges, choices, flags)
     if problems:
         raise error(join_problems(problems))
 

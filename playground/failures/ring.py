@@ -15,12 +15,14 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from playground.gan import GANStepper, StepRecord
+from playground.gan import GANStepper, StepRecord, evaluating
 from playground.losses import G_LOSSES
 from playground.models.mlp import mlp
+from playground.models.tricks import add_spectral_norm
 from playground.seeds import TOY_BATCHES, TOY_EVALUATION, TOY_INIT, stream_seed
 from playground.settings import check_fields
 from playground.toy import single_threaded
+from playground.tricks import TRICK_CHOICES, TRICK_FLAGS, TRICK_RANGES, Tricks
 
 
 class RingSettingsError(ValueError):
@@ -40,8 +42,9 @@ RING_RANGES: dict[str, tuple[float, float]] = {
     "batch_size": (8, 1024),
     "k_d": (1, 20),
     "seed": (0, 2**31 - 1),
+    **TRICK_RANGES,
 }
-RING_CHOICES: dict[str, tuple[str, ...]] = {"g_loss": G_LOSSES}
+RING_CHOICES: dict[str, tuple[str, ...]] = {"g_loss": G_LOSSES, **TRICK_CHOICES}
 
 
 @dataclass(frozen=True)
@@ -61,11 +64,24 @@ class RingSettings:
     k_d: int = 1
     g_loss: str = "nonsaturating"
     seed: int = 0
+    # Training tricks (playground.tricks), all off; wgan-gp's n_critic is k_d.
+    label_smoothing: float = 0.0
+    instance_noise: float = 0.0
+    instance_noise_steps: int = 1000
+    objective: str = "gan"
+    gp_weight: float = 10.0
+    minibatch_std: bool = False
+    spectral_norm: bool = False
 
     def validate(self) -> RingSettings:
         """Return self, or raise RingSettingsError naming the first bad field and its range."""
-        check_fields(self, RING_RANGES, RING_CHOICES, RingSettingsError)
+        check_fields(self, RING_RANGES, RING_CHOICES, RingSettingsError, TRICK_FLAGS)
         return self
+
+    @property
+    def tricks(self) -> Tricks:
+        """The training tricks these settings switch on, for the step API."""
+        return Tricks.of(self)
 
 
 def mode_centers(settings: RingSettings) -> np.ndarray:
@@ -139,7 +155,9 @@ class RingGAN:
         self.settings = settings.validate()
         init = torch.Generator().manual_seed(stream_seed(settings.seed, TOY_INIT))
         generator = mlp(settings.noise_dim, settings.hidden, 2, nn.ReLU, init)
-        discriminator = mlp(2, settings.hidden, 1, nn.ReLU, init)
+        discriminator = mlp(2, settings.hidden, 1, nn.ReLU, init, settings.minibatch_std)
+        if settings.spectral_norm:
+            add_spectral_norm(discriminator, init)
         betas = (settings.beta1, settings.beta2)
         self.source = RingSource(
             settings, torch.Generator().manual_seed(stream_seed(settings.seed, TOY_BATCHES))
@@ -151,6 +169,8 @@ class RingGAN:
             d_opt=torch.optim.Adam(discriminator.parameters(), lr=settings.lr_d, betas=betas),
             source=self.source,
             g_loss=settings.g_loss,
+            tricks=settings.tricks,
+            rng=self.source.generator,
         )
         evaluation = torch.Generator().manual_seed(stream_seed(settings.seed, TOY_EVALUATION))
         self.eval_noise = torch.randn(self.EVAL_SAMPLES, settings.noise_dim, generator=evaluation)
@@ -167,6 +187,7 @@ class RingGAN:
 
     def d_outputs(self, samples: np.ndarray) -> np.ndarray:
         """D(x) = sigmoid(D's logit) at each row of `samples`."""
-        with torch.no_grad(), single_threaded():
+        discriminator = self.stepper.discriminator
+        with torch.no_grad(), single_threaded(), evaluating(discriminator):
             x = torch.as_tensor(samples, dtype=torch.float32)
-            return torch.sigmoid(self.stepper.discriminator(x)).reshape(-1).double().numpy()
+            return torch.sigmoid(discriminator(x)).reshape(-1).double().numpy()

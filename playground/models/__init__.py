@@ -12,6 +12,7 @@ from playground.models.dcgan import (
     weights_init,
 )
 from playground.models.mlp import mlp, seeded_linear
+from playground.models.tricks import MinibatchStdDev, add_spectral_norm, minibatch_std
 from playground.models.vae import VAE, VAEConfig, VAEConfigError, VAESampler, vae_init
 
 __all__ = [
@@ -22,10 +23,13 @@ __all__ = [
     "DigitClassifier",
     "Discriminator",
     "Generator",
+    "MinibatchStdDev",
     "VAE",
     "VAEConfig",
     "VAEConfigError",
     "VAESampler",
+    "add_spectral_norm",
+    "minibatch_std",
     "mlp",
     "seeded_linear",
     "vae_init",

@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from playground.models.tricks import MinibatchStdDev
+
 IMAGE_SHAPE = (1, 28, 28)
 NUM_CLASSES = 10
 
@@ -66,14 +68,17 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """D(x): images (B, c, 28, 28) -> logits (B,)."""
+    """D(x): images (B, c, 28, 28) -> logits (B,). With `minibatch_std` (a training trick) the
+    last convolution also sees the batch's spread as one more 5x5 channel."""
 
-    def __init__(self, in_channels: int = 1, hidden: int = 16) -> None:
+    def __init__(self, in_channels: int = 1, hidden: int = 16, minibatch_std: bool = False) -> None:
         super().__init__()
+        spread = [MinibatchStdDev()] if minibatch_std else []
         self.net = nn.Sequential(
             _d_block(in_channels, hidden),  # 28 -> 13
             _d_block(hidden, hidden * 2),  # 13 -> 5
-            nn.Conv2d(hidden * 2, 1, 4, 2),  # 5 -> 1
+            *spread,  # 2h -> 2h + 1 channels: the batch's spread as a constant 5x5 plane
+            nn.Conv2d(hidden * 2 + len(spread), 1, 4, 2),  # 5 -> 1
         )
 
     def forward(self, images: Tensor) -> Tensor:
@@ -100,9 +105,9 @@ class ConditionalGenerator(nn.Module):
 class ConditionalDiscriminator(nn.Module):
     """D(x, y): the DCGAN discriminator fed the image plus ten one-hot label channels."""
 
-    def __init__(self, hidden: int = 16) -> None:
+    def __init__(self, hidden: int = 16, minibatch_std: bool = False) -> None:
         super().__init__()
-        self.body = Discriminator(1 + NUM_CLASSES, hidden)
+        self.body = Discriminator(1 + NUM_CLASSES, hidden, minibatch_std)
 
     def forward(self, images: Tensor, labels: Tensor) -> Tensor:
         b, _, h, w = images.shape

@@ -9,6 +9,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from playground.models.tricks import MinibatchStdDev
+
 
 def seeded_linear(fan_in: int, fan_out: int, generator: torch.Generator) -> nn.Linear:
     """nn.Linear with PyTorch's default U(-1/sqrt(fan_in), 1/sqrt(fan_in)) init, drawn from
@@ -27,11 +29,19 @@ def mlp(
     fan_out: int,
     activation: Callable[[], nn.Module],
     generator: torch.Generator,
+    minibatch_std: bool = False,
 ) -> nn.Sequential:
     """fan_in -> hidden -> hidden -> fan_out, `activation()` after each hidden layer; the layers
-    drawn from `generator` in order."""
+    drawn from `generator` in order. With `minibatch_std` (a discriminator trick) the first
+    hidden layer's features get the batch's spread appended: hidden + 1 -> hidden next."""
+    if not minibatch_std:
+        return nn.Sequential(
+            seeded_linear(fan_in, hidden, generator), activation(),
+            seeded_linear(hidden, hidden, generator), activation(),
+            seeded_linear(hidden, fan_out, generator),
+        )  # fmt: skip
     return nn.Sequential(
-        seeded_linear(fan_in, hidden, generator), activation(),
-        seeded_linear(hidden, hidden, generator), activation(),
+        seeded_linear(fan_in, hidden, generator), activation(), MinibatchStdDev(),
+        seeded_linear(hidden + 1, hidden, generator), activation(),
         seeded_linear(hidden, fan_out, generator),
     )  # fmt: skip

@@ -69,16 +69,20 @@ def divergences(p_data: np.ndarray, p_g: np.ndarray, dx: float) -> tuple[float, 
     return kl_divergence(p_data, p_g, dx), js_divergence(p_data, p_g, dx)
 
 
-def fake_gradients(discriminator: nn.Module, fake: Tensor, g_loss: str) -> Tensor:
+def fake_gradients(
+    discriminator: nn.Module, fake: Tensor, g_loss: str, objective: str = "gan"
+) -> Tensor:
     """dl/dx~ for each fake x~, l its own generator loss: a G step moves x~ along -dl/dx~.
 
-    non-saturating l = softplus(-D_logit(x~)), minimax l = -softplus(D_logit(x~)).
+    non-saturating l = softplus(-D_logit(x~)), minimax l = -softplus(D_logit(x~)); with the
+    wgan-gp objective l = -f(x~), f the critic's score.
     """
     x = fake.detach().reshape(-1, 1).clone().requires_grad_(True)
     with frozen(discriminator):
         logits = discriminator(x).reshape(-1)
         # generator_loss is a batch mean; times n it is the sum of each fake's own loss.
-        total = generator_loss(logits, g_loss) * logits.numel()
+        loss = -logits.mean() if objective == "wgan-gp" else generator_loss(logits, g_loss)
+        total = loss * logits.numel()
         (grad,) = torch.autograd.grad(total, x)
     return grad.reshape(-1)
 

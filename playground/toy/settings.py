@@ -8,6 +8,7 @@ from dataclasses import dataclass, fields
 
 from playground.losses import G_LOSSES
 from playground.settings import check_fields, field_problems, join_problems, shown
+from playground.tricks import NETWORK_TRICKS, TRICK_CHOICES, TRICK_FLAGS, TRICK_RANGES, Tricks
 
 NOISE_KINDS = ("uniform", "gaussian")
 OPTIMIZERS = ("adam", "sgd")
@@ -31,6 +32,7 @@ SETTING_RANGES: dict[str, tuple[float, float]] = {
     "batch_size": (1, 1024),
     "k_d": (1, 20),
     "seed": (0, 2**31 - 1),
+    **TRICK_RANGES,
 }
 """Inclusive bounds of every numeric setting (the settings form uses the same numbers)."""
 
@@ -38,7 +40,10 @@ SETTING_CHOICES: dict[str, tuple[str, ...]] = {
     "noise": NOISE_KINDS,
     "optimizer": OPTIMIZERS,
     "g_loss": G_LOSSES,
+    **TRICK_CHOICES,
 }
+SETTING_FLAGS: tuple[str, ...] = TRICK_FLAGS
+"""The on/off settings (a link writes them True or False)."""
 
 REBUILD_FIELDS = (
     "real_mean",
@@ -49,6 +54,7 @@ REBUILD_FIELDS = (
     "d_hidden",
     "optimizer",
     "seed",
+    *NETWORK_TRICKS,
 )
 """Settings that need new networks, optimizers or data: changing one means starting over."""
 
@@ -77,11 +83,24 @@ class ToySettings:
     g_loss: str = "nonsaturating"
     k_d: int = 1  # D updates per G update in "k D + 1 G" and "Run N steps"
     seed: int = 0
+    # Training tricks (playground.tricks), all off; wgan-gp's n_critic is k_d.
+    label_smoothing: float = 0.0
+    instance_noise: float = 0.0
+    instance_noise_steps: int = 1000
+    objective: str = "gan"
+    gp_weight: float = 10.0
+    minibatch_std: bool = False
+    spectral_norm: bool = False
 
     def validate(self) -> ToySettings:
         """Return self, or raise ToySettingsError naming every bad field and its allowed range."""
-        check_fields(self, SETTING_RANGES, SETTING_CHOICES, ToySettingsError)
+        check_fields(self, SETTING_RANGES, SETTING_CHOICES, ToySettingsError, SETTING_FLAGS)
         return self
+
+    @property
+    def tricks(self) -> Tricks:
+        """The training tricks these settings switch on, for the step API."""
+        return Tricks.of(self)
 
     def to_params(self) -> dict[str, str]:
         """URL query parameters: the seed and every field that differs from the default."""
@@ -118,7 +137,7 @@ class ToySettings:
             except ToySettingsError as exc:
                 problems.append(str(exc))
         settings = cls(**values)
-        problems += field_problems(settings, SETTING_RANGES, SETTING_CHOICES)
+        problems += field_problems(settings, SETTING_RANGES, SETTING_CHOICES, SETTING_FLAGS)
         if problems:
             raise ToySettingsError(join_problems(problems))
         return settings
@@ -132,7 +151,14 @@ def _format(value: object) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
+FLAG_WORDS = {"true": True, "false": False}
+
+
 def _parse(name: str, text: str, kind: type) -> object:
+    if kind is bool:  # bool("False") is True: a switch is read by its word
+        if text.lower() not in FLAG_WORDS:
+            raise ToySettingsError(f"{name} must be True or False, got {shown(text)}")
+        return FLAG_WORDS[text.lower()]
     try:
         return kind(text)
     except ValueError:  # also a number too long to convert (Python refuses > 4,300 digits)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from playground.gan import GANStepper, Snapshot, StepRecord
+from playground.gan import GANStepper, Snapshot, StepRecord, evaluating
 from playground.history import halve_older
 from playground.losses import gaussian_pdf, optimal_discriminator
 from playground.seeds import TOY_BATCHES, TOY_EVALUATION, TOY_INIT, stream_seed
@@ -76,6 +76,8 @@ class ToyGAN:
             d_opt=make_optimizer(settings, discriminator.parameters(), settings.lr_d),
             source=self.source,
             g_loss=settings.g_loss,
+            tricks=settings.tricks,
+            rng=self.source.generator,
         )
         evaluation = torch.Generator().manual_seed(stream_seed(settings.seed, TOY_EVALUATION))
         # Fixed evaluation noise: the density and the shown fakes move only when G moves.
@@ -330,6 +332,7 @@ class ToyGAN:
             betas=(s.beta1, s.beta2) if adam else None,
             momentum=None if adam else s.momentum,
             g_loss=s.g_loss,
+            tricks=s.tricks,
         )
 
     # -- read-outs --------------------------------------------------------------------------
@@ -353,7 +356,7 @@ class ToyGAN:
             key = (self._version, self.d_steps, self.g_steps)
             if self._readout is not None and self._readout[0] == key:
                 return self._readout[1]
-            with single_threaded():
+            with single_threaded(), evaluating(self.discriminator):
                 readout = self._compute_readout()
             self._readout = (key, readout)
             return readout
@@ -365,7 +368,8 @@ class ToyGAN:
             d_fake_all = torch.sigmoid(self.discriminator(fake_all.reshape(-1, 1))).reshape(-1)
             map_fake = self.generator(self._map_noise).reshape(-1).double().numpy()
         shown = fake_all[: self.SHOWN_FAKES]
-        grad = fake_gradients(self.discriminator, shown, self.settings.g_loss).double().numpy()
+        s = self.settings
+        grad = fake_gradients(self.discriminator, shown, s.g_loss, s.objective).double().numpy()
         fakes = fake_all.double().numpy()
         p_g = kde(fakes, self.grid)
         dx = float(self.grid[1] - self.grid[0])

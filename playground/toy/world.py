@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from playground.models.mlp import mlp
+from playground.models.tricks import add_spectral_norm
 from playground.toy.settings import ToySettings
 
 
@@ -53,8 +54,11 @@ def make_generator(settings: ToySettings, generator: torch.Generator) -> nn.Sequ
 
 
 def make_discriminator(settings: ToySettings, generator: torch.Generator) -> nn.Sequential:
-    """D: x (batch, 1) -> logit (batch, 1). No sigmoid: the losses take logits."""
-    return mlp(1, settings.d_hidden, 1, partial(nn.LeakyReLU, 0.2), generator)
+    """D: x (batch, 1) -> logit (batch, 1). No sigmoid: the losses take logits. The tricks
+    minibatch_std and spectral_norm are built in when switched on (drawn after D's weights)."""
+    activation = partial(nn.LeakyReLU, 0.2)
+    network = mlp(1, settings.d_hidden, 1, activation, generator, settings.minibatch_std)
+    return add_spectral_norm(network, generator) if settings.spectral_norm else network
 
 
 def make_optimizer(settings: ToySettings, params: Any, lr: float) -> torch.optim.Optimizer:

@@ -14,17 +14,23 @@ from torch import Tensor
 
 from playground.gan import GANStepper
 from playground.train.batches import MnistBatches, StaticBatches
+from playground.tricks import Tricks
 
 WARMUP_ITERATIONS = 3
 """Eager iterations on the capture stream before a CUDA graph is captured (PyTorch's recipe)."""
 
 
-def cuda_graph_decision(device: torch.device, enabled: bool = True) -> str | None:
+def cuda_graph_decision(
+    device: torch.device, enabled: bool = True, tricks: Tricks | None = None
+) -> str | None:
     """None when the CUDA-graph fast path can be tried on `device`, else why the loop stays eager."""
     if device.type != "cuda":
         return f"{device.type} device: eager loop (CUDA graphs need a CUDA GPU)"
     if not enabled:
         return "CUDA graph turned off by the caller: eager loop"
+    if tricks is not None and tricks.draws_noise:
+        # A graph replays the numbers it was captured with: no fresh noise, no annealing.
+        return "instance noise or WGAN-GP draw fresh random numbers every step: eager loop"
     if not torch.cuda.is_available():
         return "CUDA is not available: eager loop"
     return None
@@ -48,6 +54,8 @@ class CudaGraphStep:
             stepper.d_opt,
             self.batches,
             stepper.g_loss,
+            tricks=stepper.tricks,
+            rng=stepper.rng,
         )
         self.k_d = k_d
         self.device = source.device

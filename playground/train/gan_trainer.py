@@ -96,12 +96,19 @@ class Trainer(CheckpointedRun):
         discriminator.to(self.device, memory_format=layout)
         g_opt, d_opt = build_optimizers(generator, discriminator, settings, self.device)
         self.stepper = GANStepper(
-            generator, discriminator, g_opt, d_opt, self.source, settings.g_loss
+            generator,
+            discriminator,
+            g_opt,
+            d_opt,
+            self.source,
+            settings.g_loss,
+            tricks=settings.tricks,
+            rng=self.source.generator,
         )
         self.steps_per_epoch = max(1, self.source.batches_per_epoch // settings.k_d)
         self.total_iterations = max(1, math.ceil(settings.epochs * self.steps_per_epoch))
         self.images_per_s = 0.0
-        self.fallback_reason = cuda_graph_decision(self.device, cuda_graph)
+        self.fallback_reason = cuda_graph_decision(self.device, cuda_graph, settings.tricks)
         self.fast_path = self.fallback_reason is None
         self._graph: CudaGraphStep | None = None
         self.fixed_noise, self.fixed_labels = fixed_noise(settings, self.device)

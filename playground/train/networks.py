@@ -3,6 +3,7 @@ from the run's seed, or empty ones (zero weights) for loading a checkpoint into.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import torch
@@ -15,6 +16,7 @@ from playground.models import (
     Discriminator,
     Generator,
     VAEConfig,
+    add_spectral_norm,
     vae_init,
     weights_init,
 )
@@ -27,7 +29,7 @@ def memory_format_for(device: torch.device) -> torch.memory_format:
     return torch.channels_last if device.type == "cpu" else torch.contiguous_format
 
 
-def _empty_network(build: type[nn.Module], *args: int) -> nn.Module:
+def _empty_network(build: Callable[..., nn.Module], *args: int) -> nn.Module:
     """A network with every parameter and buffer zero, built without touching torch's global RNG."""
     with torch.device("meta"):
         network = build(*args)
@@ -50,17 +52,32 @@ def build_generator(settings: TrainSettings) -> nn.Module:
     return _empty_network(Generator, settings.z_dim)
 
 
+def _plain_discriminator(settings: TrainSettings) -> nn.Module:
+    """D with zero weights, a minibatch-std layer if asked for, no spectral norm yet."""
+    network = ConditionalDiscriminator if settings.conditional else Discriminator
+    if settings.minibatch_std:
+        return _empty_network(partial(network, minibatch_std=True))
+    return _empty_network(network)
+
+
 def build_discriminator(settings: TrainSettings) -> nn.Module:
-    """D for settings.model with zero weights (for loading a checkpoint into)."""
-    return _empty_network(ConditionalDiscriminator if settings.conditional else Discriminator)
+    """D for settings.model with zero weights (for loading a checkpoint into), with the layers
+    of its training tricks (a checkpoint of a D with spectral norm stores W's parametrization)."""
+    discriminator = _plain_discriminator(settings)
+    if settings.spectral_norm:  # the power iteration's vectors come from the checkpoint
+        add_spectral_norm(discriminator, torch.Generator().manual_seed(0))
+    return discriminator
 
 
 def build_models(settings: TrainSettings) -> tuple[nn.Module, nn.Module]:
-    """Fresh G and D on the CPU, DCGAN-initialised from a generator seeded by settings.seed."""
+    """Fresh G and D on the CPU, DCGAN-initialised from a generator seeded by settings.seed
+    (spectral norm wraps D's weights after they are drawn, its start vectors drawn next)."""
     init = torch.Generator().manual_seed(stream_seed(settings.seed, INIT_STREAM))
-    generator, discriminator = build_generator(settings), build_discriminator(settings)
+    generator, discriminator = build_generator(settings), _plain_discriminator(settings)
     generator.apply(partial(weights_init, generator=init))
     discriminator.apply(partial(weights_init, generator=init))
+    if settings.spectral_norm:
+        add_spectral_norm(discriminator, init)
     return generator, discriminator
 
 

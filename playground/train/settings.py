@@ -13,6 +13,7 @@ from playground.losses import G_LOSSES
 from playground.models import VAEConfig
 from playground.models.vae import VAE_SHAPE_RANGES
 from playground.settings import Range, check_fields
+from playground.tricks import TRICK_CHOICES, TRICK_FLAGS, TRICK_RANGES, Tricks
 
 MODELS = ("dcgan", "cgan")
 VAE_MODEL = "vae"
@@ -30,7 +31,8 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """How one MNIST GAN is trained: Adam on both networks, k_d D updates per G update."""
+    """How one MNIST GAN is trained: Adam on both networks, k_d D updates per G update, and
+    the training tricks (all off; see playground.tricks)."""
 
     model: str = "dcgan"
     epochs: float = 5
@@ -44,10 +46,22 @@ class TrainSettings:
     k_d: int = 1
     seed: int = 0
     device: str = "auto"
+    label_smoothing: float = 0.0
+    instance_noise: float = 0.0
+    instance_noise_steps: int = 1000
+    objective: str = "gan"
+    gp_weight: float = 10.0
+    minibatch_std: bool = False
+    spectral_norm: bool = False
 
     def validate(self) -> None:
         """Raise SettingsError naming every field of the wrong type or out of its range."""
-        check_fields(self, TRAIN_RANGES, TRAIN_CHOICES, SettingsError)
+        check_fields(self, TRAIN_RANGES, TRAIN_CHOICES, SettingsError, TRICK_FLAGS)
+
+    @property
+    def tricks(self) -> Tricks:
+        """The training tricks these settings switch on, for the step API."""
+        return Tricks.of(self)
 
     @property
     def conditional(self) -> bool:
@@ -133,8 +147,9 @@ TRAIN_RANGES = {
     "z_dim": Range(1, 256),
     "k_d": Range(1, 10),
     "seed": SEED,
+    **TRICK_RANGES,
 }
-TRAIN_CHOICES = {"model": MODELS, "g_loss": G_LOSSES, "device": DEVICES}
+TRAIN_CHOICES = {"model": MODELS, "g_loss": G_LOSSES, "device": DEVICES, **TRICK_CHOICES}
 VAE_RANGES = {
     "epochs": EPOCHS,
     "batch_size": Range(8, 1024),

@@ -29,6 +29,7 @@ RANKS = {
     "playground.history": 0,
     "playground.checkpoints": 0,
     "playground.losses": 0,
+    "playground.tricks": 0,
     "playground.models": 0,
     "playground.data": 1,
     "playground.gan": 2,

@@ -214,6 +214,7 @@ def test_changes_that_need_new_networks_ask_for_a_reset(name: str) -> None:
     changed = {
         "real_mean": 2.0, "real_std": 0.5, "noise": "gaussian", "noise_dim": 2,
         "g_hidden": 8, "d_hidden": 8, "optimizer": "sgd", "seed": 99,
+        "minibatch_std": True, "spectral_norm": True,
     }[name]  # fmt: skip
     wanted = replace(gan.settings, **{name: changed})
     assert gan.settings.rebuild_fields(wanted) == (name,)
