@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from playground.jobs import JobManager, compute_description
+from playground.jobs import JobManager
 from playground.jobs.cohort import COLUMNS, cohort_counts, cohort_rows
 from playground.links import SETTING_NAMES, LinkError, lesson_link, qr_png
 from playground.server_stats import server_stats
@@ -39,7 +39,7 @@ def server_panel(manager: JobManager) -> None:
         columns[3].metric(
             "memory free", f"{stats.memory_available_gib:.1f} of {stats.memory_total_gib:.0f} GiB"
         )
-        st.caption(f"Jobs train on: {compute_description()}.")
+        st.caption(f"Jobs train on: {manager.executor.description()}.")
         for gpu in stats.gpus:
             st.caption(
                 f"{gpu.name}: jobs hold {gpu.allocated_gib:.1f} GiB; "
@@ -142,13 +142,19 @@ def lesson_link_panel() -> None:
 
 
 def _setting_input(name: str, default):
-    label = LABELS[name]
+    """One setting's widget: a choice, a switch, or a number in its allowed range."""
+    label = LABELS.get(name, name.replace("_", " "))
     if name in SETTING_CHOICES:
         choices = SETTING_CHOICES[name]
         return st.selectbox(label, choices, index=choices.index(default), key=f"lesson.{name}")
+    if isinstance(default, bool):
+        return st.checkbox(label, value=default, key=f"lesson.{name}")
     low, high = SETTING_RANGES[name]
+    step = STEPS.get(name, 1)
+    if isinstance(default, float) or any(isinstance(v, float) for v in (low, high, step)):
+        low, high, default, step = float(low), float(high), float(default), float(step)
     return st.number_input(
-        label, min_value=low, max_value=high, value=default, step=STEPS.get(name, 1),
+        label, min_value=low, max_value=high, value=default, step=step,
         format=FORMATS.get(name), key=f"lesson.{name}",
     )  # fmt: skip
 

@@ -25,6 +25,7 @@ from playground.shipped import ShippedModel
 from playground.train import MODELS, TrainSettings
 from playground.ui.layout import errors_shown
 from playground.ui.state import SessionValue, owner_id
+from playground.ui.trick_fields import trick_inputs
 
 REFRESH_S = 1.0
 """How often the live panel redraws (plots are thinned; one sample grid image per job)."""
@@ -102,8 +103,8 @@ def device_note(manager: JobManager) -> str:
     """Where jobs train and how the server shares it."""
     s = manager.settings
     return (
-        f"Jobs train on the {jobs.compute_description()}. {s.gpu_slots} job(s) train at a time on this server, at most "
-        f"{s.max_jobs_per_owner} of yours; the others wait in the queue."
+        f"Jobs train on {manager.executor.description()}. {s.gpu_slots} job(s) train at a time "
+        f"on this server, at most {s.max_jobs_per_owner} of yours; the others wait in the queue."
     )
 
 
@@ -121,7 +122,7 @@ def model_picker() -> str:
 
 def settings_form(model: str, manager: JobManager) -> TrainSettings | None:
     """The training settings as a TrainSettings when "Train" is pressed (validated on submit)."""
-    default = TrainSettings(model=model, epochs=5.0 if jobs.has_gpu() else 1.0)
+    default = TrainSettings(model=model, epochs=5.0 if manager.executor.has_gpu() else 1.0)
     with st.form(f"train_{model}"):
         c1, c2, c3, c4 = st.columns(4)
         epochs = c1.number_input(
@@ -144,6 +145,8 @@ def settings_form(model: str, manager: JobManager) -> TrainSettings | None:
         with st.expander("more settings"):
             g_loss = st.selectbox("generator loss", G_LOSSES, index=G_LOSSES.index(default.g_loss))
             k_d = st.number_input("D steps per G step", 1, 10, default.k_d)
+            st.markdown("**Training tricks** (all off by default)")
+            tricks = trick_inputs(default.tricks)
         st.caption(device_note(manager))
         submitted = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:")
     if not submitted:
@@ -160,6 +163,7 @@ def settings_form(model: str, manager: JobManager) -> TrainSettings | None:
         g_loss=str(g_loss),
         k_d=int(k_d),
         seed=int(seed),
+        **tricks,
     )
 
 

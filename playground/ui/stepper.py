@@ -24,8 +24,10 @@ from playground.toy import (
     ToySettingsError,
     run_limit,
 )
+from playground.tricks import TRICK_FIELDS
 from playground.ui.layout import decimal, errors_shown
 from playground.ui.state import SessionValue
+from playground.ui.trick_fields import TRICK_HELP, TRICK_LABELS, TWO_TIME_SCALES_NOTE, trick_widget
 
 GAN: SessionValue[ToyGAN | None] = SessionValue("stepper.gan", lambda: None)
 PENDING: SessionValue[ToySettings | None] = SessionValue("stepper.pending", lambda: None)
@@ -63,6 +65,7 @@ LABELS = {
     "g_loss": "G loss",
     "k_d": "k: D steps per G step",
     "seed": "seed",
+    **TRICK_LABELS,
 }
 STEPS = {
     "real_mean": 0.25,
@@ -81,6 +84,7 @@ HELP = {
     "beta2": "used by Adam only",
     "g_loss": "minimax: minimise log(1 − D(G(z))); non-saturating: minimise −log D(G(z))",
     "k_d": "used by 'k D + 1 G' and 'Run N steps'",
+    **TRICK_HELP,
 }
 
 
@@ -103,9 +107,11 @@ def settings_panel(gan: ToyGAN) -> None:
     loss, batch size and k change in place; sizes, noise, optimizer kind, data and seed wait for
     Reset."""
     locked = LOCKED.get()
-    with st.expander("Settings: data, networks, optimizer, loss and seed", icon=":material/tune:"):
+    with st.expander(
+        "Settings: data, networks, optimizer, loss, seed and tricks", icon=":material/tune:"
+    ):
         with st.form("stepper.settings_form", border=False):
-            names = list(LABELS)
+            names = [name for name in LABELS if name not in TRICK_FIELDS]
             rows = -(-len(names) // SETTINGS_COLUMNS)
             for column, start in zip(
                 st.columns(SETTINGS_COLUMNS), range(0, len(names), rows), strict=True
@@ -113,6 +119,7 @@ def settings_panel(gan: ToyGAN) -> None:
                 with column:
                     for name in names[start : start + rows]:
                         _setting_widget(name, disabled=name in locked)
+            _tricks_row(locked)
             st.form_submit_button("Apply", key=APPLY, on_click=_on_apply, type="primary")
         if locked:
             st.caption(f"Locked by the link: {', '.join(LABELS[n] for n in sorted(locked))}.")
@@ -126,6 +133,15 @@ def settings_panel(gan: ToyGAN) -> None:
             "The other changes already apply.",
             icon=":material/restart_alt:",
         )
+
+
+def _tricks_row(locked: frozenset[str]) -> None:
+    """The training tricks, all off by default, under the other settings."""
+    st.markdown("**Training tricks** (all off by default). " + TWO_TIME_SCALES_NOTE)
+    columns = st.columns(SETTINGS_COLUMNS)
+    for index, name in enumerate(TRICK_FIELDS):
+        with columns[index % SETTINGS_COLUMNS]:
+            trick_widget(name, key=FORM[name].key, disabled=name in locked)
 
 
 def _setting_widget(name: str, disabled: bool) -> None:

@@ -87,7 +87,7 @@ def button(at: AppTest, label: str):
 def test_start_a_job_watch_progress_advance_then_pause_resume_and_stop(synthetic: None) -> None:
     at = open_page(PAGE)
     assert not at.exception
-    assert "Jobs train on the CPU" in " ".join(c.value for c in at.caption)
+    assert "Jobs train on CPU" in " ".join(c.value for c in at.caption)
     next(s for s in at.selectbox if s.label == "batch size").set_value(32)
     next(n for n in at.number_input if n.label == "epochs").set_value(20.0)
     button(at, "Train").click()

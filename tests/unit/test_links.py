@@ -8,6 +8,7 @@ import pytest
 
 from playground.links import LinkError, lesson_link, qr_png, settings_from_link
 from playground.toy import ToySettings
+from playground.tricks import TRICK_FIELDS
 
 
 def test_a_lesson_link_reopens_the_same_settings_and_locks() -> None:
@@ -31,6 +32,7 @@ def test_locking_everything_is_written_as_all() -> None:
     assert settings_from_link(params)[1] == frozenset(
         {"real_mean", "real_std", "noise", "noise_dim", "g_hidden", "d_hidden", "optimizer"}
         | {"lr_d", "lr_g", "momentum", "beta1", "beta2", "batch_size", "g_loss", "k_d", "seed"}
+        | set(TRICK_FIELDS)
     )
 
 
