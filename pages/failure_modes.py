@@ -3,7 +3,7 @@
 import streamlit as st
 
 from playground.failures import LESSONS
-from playground.ui import failures
+from playground.ui import failures, tricks_tab
 from playground.ui.layout import page_header
 
 page_header(
@@ -11,13 +11,16 @@ page_header(
     "GANs fail in a few typical ways. Each tab runs a **preset** that fails, next to the same "
     "preset with one setting changed that fixes it. Seed 0's runs show at once; another seed "
     "trains first (a progress bar shows the time left), and the same seed gives the same run. Use "
-    "the slider to play a run back and watch the failure develop.",
+    "the slider to play a run back and watch the failure develop. The **Tricks** tab measures "
+    "the training tricks practitioners use against mode collapse.",
 )
 
-tabs = st.tabs([lesson.title for lesson in LESSONS.values()])
-for tab, key in zip(tabs, LESSONS, strict=True):
+*lesson_tabs, tricks = st.tabs([lesson.title for lesson in LESSONS.values()] + ["Tricks"])
+for tab, key in zip(lesson_tabs, LESSONS, strict=True):
     with tab:
         failures.lesson_panel(key)
+with tricks:
+    tricks_tab.tricks_panel()
 
 st.subheader("Spotting these failures in a real run")
 st.markdown(

@@ -1,5 +1,6 @@
-"""Figures of the failure modes: the ring of modes with G's samples, and one number's history for
-a failing run and its fixes. (The 1-D runs reuse `figures.toy.densities_figure` for each frame.)
+"""Figures of the failure modes: the ring of modes with G's samples, one number's history for a
+failing run and its fixes, and the modes each training trick covers over many seeds. (The 1-D
+runs reuse `figures.toy.densities_figure` for each frame.)
 
 Pure builders: `Trace`s in, a go.Figure out.
 """
@@ -11,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from playground.failures import QUALITY_STDS, RingSettings, Trace, mode_coverage
+from playground.failures import QUALITY_STDS, RingSettings, Trace, TrickResult, mode_coverage
 from playground.figures.style import DISC, FAKE, GEN, OPTIMAL, REAL, base_layout
 
 RUN_COLOURS = (FAKE, DISC, GEN)
@@ -108,4 +109,44 @@ def history_figure(
     base_layout(fig, title, "training iteration (k D updates + 1 G update)", y_title, height=340)
     if log_y:
         fig.update_yaxes(type="log", exponentformat="power")
+    return fig
+
+
+def tricks_figure(results: Sequence[TrickResult], modes: int = 8) -> go.Figure:
+    """Modes covered by each trick's runs: one dot per seed, a bar at their mean, and the level
+    of all modes; the baseline (the first result) in the fakes' red."""
+    fig = go.Figure()
+    titles = [r.preset.title for r in results]
+    fig.add_trace(
+        go.Bar(
+            x=titles,
+            y=[r.mean_modes for r in results],
+            name="mean over the seeds",
+            marker=dict(color=[FAKE] + [DISC] * (len(results) - 1), opacity=0.45),
+            text=[f"{r.mean_modes:.1f}" for r in results],
+            textposition="outside",
+        )
+    )
+    seeds_x = [r.preset.title for r in results for _ in r.modes]
+    seeds_y = [m for r in results for m in r.modes]
+    labels = [f"seed {seed}" for r in results for seed in r.seeds]
+    fig.add_trace(
+        go.Scatter(
+            x=seeds_x,
+            y=seeds_y,
+            mode="markers",
+            name="one seed",
+            text=labels,
+            hovertemplate="%{x}, %{text}: %{y:.1f} modes<extra></extra>",
+            marker=dict(color=REAL, size=7, opacity=0.7),
+        )
+    )
+    fig.add_hline(
+        y=modes,
+        line=dict(color=OPTIMAL, dash="dash"),
+        annotation_text="all modes",
+        annotation_position="top left",
+    )
+    base_layout(fig, "Modes of the ring covered, by trick", "", "modes covered", height=380)
+    fig.update_yaxes(range=[0, modes + 1.2])
     return fig

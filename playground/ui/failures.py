@@ -367,6 +367,8 @@ def lesson_panel(lesson_key: str) -> None:
         )
         + ". Everything else, including the seed, is the same."
     )
+    if lesson.measured is not None:
+        st.caption(measured_text(lesson))
     runs = RUNS.get()
     left, right = st.columns([1, 3], vertical_alignment="bottom")
     seed = left.number_input(
@@ -392,6 +394,26 @@ def lesson_panel(lesson_key: str) -> None:
         traces = lesson_traces(lesson)
         if traces is not None:
             _show_runs(lesson, traces)
+
+
+MEASURED_WORDS = {
+    "ring": ("collapses", "covers the ring (at least 7 of 8 modes)"),
+    "line": ("stays stuck", "reaches the data"),
+}
+"""What the failure and its fix do, by world, as the measured rates say it."""
+
+
+def measured_text(lesson: FailureLesson) -> str:
+    """The lesson's rates on held-out seeds, in words ("collapses in 10 of 10 seeds we tried")."""
+    measured = lesson.measured
+    assert measured is not None
+    fails, fixes = MEASURED_WORDS[lesson.failure.world]
+    n, seeds = len(measured.seeds), measured.seeds
+    return (
+        f"Not a lucky seed: *{lesson.failure.title}* {fails} in {measured.failed} of {n} seeds "
+        f"we tried, and the fix {fixes} in {measured.fixed} of {n} (seeds {seeds[0]}–{seeds[-1]}, "
+        "which no test and no shipped run uses)."
+    )
 
 
 def _show_runs(lesson: FailureLesson, traces: list[Trace]) -> None:

@@ -47,9 +47,9 @@ def verdicts(at: AppTest) -> list[str]:
 def test_the_page_offers_every_lesson_and_trains_nothing_before_run() -> None:
     at = open_page(PAGE)
     assert not at.exception
-    assert [t.label for t in at.tabs] == [lesson.title for lesson in LESSONS.values()]
+    assert [t.label for t in at.tabs] == [lesson.title for lesson in LESSONS.values()] + ["Tricks"]
     assert len(at.info) == len(LESSONS)
-    assert not live_charts(at)
+    assert len(live_charts(at)) == 1  # the Tricks tab's shipped table: measured, not trained now
     text = " ".join(m.value for m in at.markdown)
     assert "*digits covered*" in text and "classes covered" not in text  # the MNIST page's words
 
@@ -60,7 +60,7 @@ def test_run_shows_the_cores_verdicts_and_survives_a_page_switch() -> None:
     lesson = lesson_for_seed("vanishing_gradients", 2)
     expected = [f"**{p.title}**: {verdict(run_preset(p))}" for p in lesson.presets]
     assert verdicts(at) == expected
-    assert len(live_charts(at)) == 2 + 3  # one state per run + three histories
+    assert len(live_charts(at)) == 2 + 3 + 1  # one state per run + three histories + Tricks tab
     at.switch_page("../pages/bce_loss.py").run()
     at.switch_page(f"../pages/{PAGE}").run()
     assert not at.exception
@@ -72,7 +72,7 @@ def test_mode_collapse_runs_show_the_ring_for_each_run() -> None:
     texts = verdicts(at)
     assert texts[0].startswith(f"**{LESSONS['mode_collapse'].failure.title}**: collapsed")
     assert "covers" in texts[1]
-    assert len(live_charts(at)) == 2 + 2
+    assert len(live_charts(at)) == 2 + 2 + 1  # and the Tricks tab's chart
     at.select_slider(key="failures.frame.mode_collapse").set_value(0).run()
     assert not at.exception
 

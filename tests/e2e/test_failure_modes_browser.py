@@ -60,3 +60,15 @@ def test_run_shows_failure_and_fix_then_opens_the_stepper(page: Page, app_url: s
         page.get_by_role("heading", name="A 1-D Gaussian GAN, one update at a time")
     ).to_be_visible()
     assert_no_exception(page)
+
+
+def test_the_tricks_tab_shows_the_shipped_table_and_its_chart_at_once(
+    page: Page, app_url: str
+) -> None:
+    open_app(page, app_url, "failure_modes")
+    page.get_by_role("tab", name="Tricks").click()
+    panel = page.get_by_role("tabpanel", name="Tricks")
+    expect(panel.get_by_test_id("stDataFrame")).to_be_visible(timeout=FIRST_RUN_S * 1000)
+    expect(panel.locator(".js-plotly-plot")).to_have_count(1)
+    expect(panel).to_contain_text("What these seeds show.")
+    assert_no_exception(page)

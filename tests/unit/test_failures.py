@@ -110,6 +110,7 @@ def test_ring_gan_reads_d_outputs_as_probabilities_of_its_logits() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # six ring runs of 4,000 iterations: about 4 minutes on a free core
 def test_mode_collapse_preset_collapses_in_every_seed_and_its_fix_covers_the_ring() -> None:
     for seed in SEEDS:
         failed = trace("mode_collapse", 0, seed).late("modes_covered")
