@@ -23,6 +23,7 @@ from playground.jobs import JobManager, JobSnapshot, JobState
 from playground.losses import G_LOSSES
 from playground.shipped import ShippedModel
 from playground.train import MODELS, TrainSettings
+from playground.ui import numbers as numbers_ui
 from playground.ui.layout import errors_shown
 from playground.ui.state import SessionValue, owner_id
 from playground.ui.trick_fields import trick_inputs
@@ -270,6 +271,8 @@ def job_view(s: JobSnapshot) -> None:
         grid.image(figures.sample_grid(s.samples, 8), caption=caption, width="stretch")
     if s.metrics:
         grid.caption(metrics_text(s.metrics, s.metrics_step))
+    if s.history:
+        numbers_ui.phase_note(s.history)
 
 
 def _job_actions(manager: JobManager, owner: str, s: JobSnapshot) -> None:
@@ -442,6 +445,8 @@ def pretrained_panel(name: str) -> None:
     _show(_shipped_pictures(name, str(path), mtime, seed, digit))
     if model.metrics:
         st.caption(metrics_text(model.metrics, model.metadata.get("step")))
+        with st.expander("What FID and IS mean, taken apart on these samples"):
+            numbers_ui.numbers_panel(name, model, str(path), mtime)
 
 
 def upload_cap_bytes() -> int:
