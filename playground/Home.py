@@ -100,6 +100,12 @@ PAGES = [
         "train a tiny GAN on N(4, 1.25²), mean 4 and std 1.25, one D or G step at a time; watch D(x) chase D*(x), the fakes follow the gradient, rewind any step.",
     ),
     lesson(
+        "../pages/gan_2d.py",
+        "2-D GAN",
+        ":material/scatter_plot:",
+        "GAN Lab's pictures, one step at a time: D's probability behind the samples, G's manifold, arrows on the fakes, preset or drawn data, modes covered, rewind and links.",
+    ),
+    lesson(
         "../pages/mnist_gan.py",
         "MNIST DCGAN / cGAN",
         ":material/draw:",

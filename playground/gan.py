@@ -27,11 +27,14 @@ import torch
 from torch import Tensor, nn
 
 from playground.losses import (
-    G_LOSSES,
+    GAN_LOSSES,
+    LEAST_SQUARES,
     DiscriminatorLoss,
     discriminator_loss,
+    discriminator_probability,
     generator_loss,
     gradient_penalty,
+    least_squares_d_loss,
     wasserstein_critic_loss,
     wasserstein_g_loss,
 )
@@ -62,7 +65,8 @@ class StepRecord:
     """What one update did, as plain numbers (None where the update did not measure it).
 
     d_real / d_fake are batch means of D's *probability* D(x) and D(G(z)), measured before the
-    update's optimizer step (for a WGAN critic, the sigmoid of its score). Losses are the values
+    update's optimizer step (for a WGAN critic, the sigmoid of its score; for a least-squares D,
+    its raw output clamped to [0, 1]). Losses are the values
     that were back-propagated (a critic's d_loss includes the gradient penalty, which is
     d_loss - d_loss_real - d_loss_fake).
     """
@@ -245,8 +249,8 @@ class GANStepper:
         tricks: Tricks | None = None,
         rng: torch.Generator | None = None,
     ) -> None:
-        if g_loss not in G_LOSSES:
-            raise ValueError(f"g_loss must be one of {G_LOSSES}, got {g_loss!r}")
+        if g_loss not in GAN_LOSSES:
+            raise ValueError(f"g_loss must be one of {GAN_LOSSES}, got {g_loss!r}")
         self.rng = rng
         self.tricks = self._checked(tricks or Tricks())
         self.generator = generator
@@ -292,8 +296,8 @@ class GANStepper:
         norm = grad_norm(self.discriminator)
         self.d_opt.step()
         self.d_steps += 1
-        d_real = torch.sigmoid(real_logits.detach()).mean()
-        d_fake = torch.sigmoid(fake_logits.detach()).mean()
+        d_real = self.probability(real_logits.detach()).mean()
+        d_fake = self.probability(fake_logits.detach()).mean()
         parts = [loss.total, loss.real, loss.fake, d_real, d_fake, norm]
         return torch.stack([p.detach().float().reshape(()).to(real.device) for p in parts])
 
@@ -319,7 +323,7 @@ class GANStepper:
         norm = grad_norm(self.generator)
         self.g_opt.step()
         self.g_steps += 1
-        d_fake = torch.sigmoid(fake_logits.detach()).mean()
+        d_fake = self.probability(fake_logits.detach()).mean()
         parts = [loss, d_fake, norm]
         return torch.stack([p.detach().float().reshape(()).to(fake.device) for p in parts])
 
@@ -328,7 +332,8 @@ class GANStepper:
     ) -> tuple[DiscriminatorLoss, Tensor, Tensor]:
         """D's loss on the samples it sees, and its logits for the real and the fake ones.
 
-        gan: BCE with real target 1 - label_smoothing; wgan-gp: the critic's loss plus
+        gan: BCE with real target 1 - label_smoothing (least squares towards the same targets
+        when g_loss is "least-squares", LSGAN); wgan-gp: the critic's loss plus
         gp_weight x the gradient penalty on random interpolates (real labels for a cGAN's).
         The fakes go through D last, so a minibatch-std layer remembers their spread.
         """
@@ -336,8 +341,9 @@ class GANStepper:
         if self.tricks.objective != "wgan-gp":
             fake_logits = self.discriminate(fake, fake_labels)
             real_label = 1.0 - self.tricks.label_smoothing
+            d_loss = least_squares_d_loss if self.g_loss == LEAST_SQUARES else discriminator_loss
             return (
-                discriminator_loss(real_logits, fake_logits, real_label),
+                d_loss(real_logits, fake_logits, real_label),
                 real_logits,
                 fake_logits,
             )
@@ -348,6 +354,12 @@ class GANStepper:
         critic = wasserstein_critic_loss(real_logits, fake_logits)
         total = critic.total + self.tricks.gp_weight * penalty
         return DiscriminatorLoss(total, critic.real, critic.fake), real_logits, fake_logits
+
+    def probability(self, outputs: Tensor) -> Tensor:
+        """D's outputs as probabilities "real": the sigmoid of a logit or of a critic's score;
+        a least-squares D's raw output, clamped to [0, 1]."""
+        least_squares = self.g_loss == LEAST_SQUARES and self.tricks.objective == "gan"
+        return discriminator_probability(outputs, LEAST_SQUARES if least_squares else "logit")
 
     def seen(self, samples: Tensor) -> Tensor:
         """What D sees of `samples`: x + sigma_t eps with instance noise (sigma_t annealed over
@@ -451,8 +463,8 @@ class GANStepper:
         """Change the learning rates (and Adam's betas or SGD's momentum, G's loss and the
         update tricks) in place: the optimizers keep their state (moments, step counts), so
         training continues smoothly. (Tricks built into D need new networks, not this.)"""
-        if g_loss is not None and g_loss not in G_LOSSES:
-            raise ValueError(f"g_loss must be one of {G_LOSSES}, got {g_loss!r}")
+        if g_loss is not None and g_loss not in GAN_LOSSES:
+            raise ValueError(f"g_loss must be one of {GAN_LOSSES}, got {g_loss!r}")
         if tricks is not None:
             self.tricks = self._checked(tricks)
         for optimizer, lr in ((self.d_opt, lr_d), (self.g_opt, lr_g)):

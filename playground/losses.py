@@ -29,6 +29,11 @@ PROB_EPS = 1e-7
 """Plots of the generator losses stop this close to 0 and 1."""
 
 G_LOSSES = ("nonsaturating", "minimax")
+"""The generator losses of the log-loss game (D trained with BCE)."""
+LEAST_SQUARES = "least-squares"
+GAN_LOSSES = (*G_LOSSES, LEAST_SQUARES)
+"""Every loss the step API takes: one of G's two log losses (D's BCE), or least squares (LSGAN)
+for both players."""
 
 
 @dataclass(frozen=True)
@@ -134,12 +139,47 @@ def nonsaturating_g_loss(fake_logits: Tensor) -> Tensor:
 
 
 def generator_loss(fake_logits: Tensor, kind: str) -> Tensor:
-    """The generator loss named by `kind` ("nonsaturating" or "minimax")."""
+    """The generator loss named by `kind` ("nonsaturating", "minimax" or "least-squares")."""
     if kind == "nonsaturating":
         return nonsaturating_g_loss(fake_logits)
     if kind == "minimax":
         return minimax_g_loss(fake_logits)
-    raise ValueError(f"generator loss must be one of {G_LOSSES}, got {kind!r}")
+    if kind == LEAST_SQUARES:
+        return least_squares_g_loss(fake_logits)
+    raise ValueError(f"generator loss must be one of {GAN_LOSSES}, got {kind!r}")
+
+
+def least_squares_d_loss(
+    real_scores: Tensor, fake_scores: Tensor, real_target: float = 1.0
+) -> DiscriminatorLoss:
+    """LSGAN's D loss (Mao et al. 2017, eq. 2 with a = 0, b = 1) on D's raw outputs (no sigmoid):
+    1/2 E[(D(x) - b)^2] + 1/2 E[D(G(z))^2], each term a batch mean.
+
+    Its minimiser is D*(x) = b p_data / (p_data + p_g): with b = 1 the same D* as the log loss's,
+    reached without a sigmoid. One-sided label smoothing lowers the real target to b = 1 - s.
+    """
+    real = 0.5 * (real_scores - real_target).square().mean()
+    fake = 0.5 * fake_scores.square().mean()
+    return DiscriminatorLoss(total=real + fake, real=real, fake=fake)
+
+
+def least_squares_g_loss(fake_scores: Tensor) -> Tensor:
+    """LSGAN's G loss (c = 1): 1/2 E[(D(G(z)) - 1)^2] on D's raw outputs.
+
+    Its gradient with respect to the score is D(G(z)) - 1: it fades only as the fakes reach the
+    real target, not when D rejects them (no saturation), and it pulls harder the farther a fake
+    sits on the wrong side of the boundary.
+    """
+    return 0.5 * (fake_scores - 1.0).square().mean()
+
+
+def discriminator_probability(outputs: Tensor, loss: str) -> Tensor:
+    """D's outputs as the probability "real" a figure shows: sigmoid(logit) for the log losses;
+    for least squares the raw output itself (its optimum p_data / (p_data + p_g) is one),
+    clamped to [0, 1]."""
+    if loss == LEAST_SQUARES:
+        return outputs.clamp(0.0, 1.0)
+    return torch.sigmoid(outputs)
 
 
 def g_loss_logit_gradient(d_fake: np.ndarray, kind: str) -> np.ndarray:

@@ -1,25 +1,25 @@
 """The ring of modes: a 2-D GAN whose data is a ring of Gaussians, where a generator that outruns
 its discriminator collapses onto one mode and hops between modes instead of covering them all.
 
-`RingGAN` trains through the one step API (`playground.gan.GANStepper`) and is read out on fixed
-evaluation noise; `mode_coverage` says which modes a batch of samples covers.
+The ring is one world of the 2-D plane (`playground.plane`): `RingSettings` keeps the failure
+lessons' few fields and their ranges, `as_plane` names the 2-D world they mean, and `RingGAN`
+trains it through the one step API, read out on fixed evaluation noise; `mode_coverage` says
+which modes a batch of samples covers.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
-from torch import Tensor, nn
 
-from playground.gan import GANStepper, StepRecord, evaluating
+from playground.gan import StepRecord, evaluating
 from playground.losses import G_LOSSES
-from playground.models.mlp import mlp
-from playground.models.tricks import add_spectral_norm
-from playground.seeds import TOY_BATCHES, TOY_EVALUATION, TOY_INIT, stream_seed
+from playground.plane import PlaneSettings, PlaneSource, build_stepper
+from playground.plane.data import COVERED_SHARE, QUALITY_STDS, Coverage, coverage_of
+from playground.plane.data import mode_centers as plane_mode_centers
+from playground.seeds import TOY_EVALUATION, stream_seed
 from playground.settings import check_fields
 from playground.toy import single_threaded
 from playground.tricks import TRICK_CHOICES, TRICK_FLAGS, TRICK_RANGES, Tricks
@@ -84,66 +84,36 @@ class RingSettings:
         return Tricks.of(self)
 
 
+def as_plane(settings: RingSettings) -> PlaneSettings:
+    """The ring as a 2-D world: its data, Gaussian noise, two hidden ReLU layers of `hidden`
+    neurons in each network, Adam, and its own rates, loss, seed and tricks."""
+    shared = {f.name: getattr(settings, f.name) for f in fields(RingSettings) if f.name != "hidden"}
+    return PlaneSettings(
+        data="ring",
+        noise="gaussian",
+        g_neurons=settings.hidden,
+        d_neurons=settings.hidden,
+        activation="relu",
+        optimizer="adam",
+        **shared,
+    )
+
+
 def mode_centers(settings: RingSettings) -> np.ndarray:
     """The modes' centres c_k = radius (cos 2 pi k / K, sin 2 pi k / K), shape (K, 2)."""
-    angle = np.arange(settings.modes) * 2.0 * math.pi / settings.modes
-    return settings.radius * np.stack([np.cos(angle), np.sin(angle)], axis=1)
+    return plane_mode_centers(as_plane(settings))
 
 
-class RingSource:
+class RingSource(PlaneSource):
     """The BatchSource of the ring GAN: x = c_k + mode_std * eps with k uniform, and z ~ N(0, I)."""
 
     def __init__(self, settings: RingSettings, generator: torch.Generator) -> None:
-        self.settings = settings
-        self.generator = generator
-        self.centers = torch.tensor(mode_centers(settings), dtype=torch.float32)
-
-    def real(self) -> tuple[Tensor, None]:
-        s = self.settings
-        k = torch.randint(0, s.modes, (s.batch_size,), generator=self.generator)
-        eps = torch.randn(s.batch_size, 2, generator=self.generator)
-        return self.centers[k] + s.mode_std * eps, None
-
-    def noise(self) -> tuple[Tensor, None]:
-        s = self.settings
-        return torch.randn(s.batch_size, s.noise_dim, generator=self.generator), None
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"rng": self.generator.get_state()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.generator.set_state(state["rng"])
-
-
-QUALITY_STDS = 3.0
-"""A sample is *on* a mode when it lies within 3 mode_std of the mode's centre."""
-
-COVERED_SHARE = 0.25
-"""A mode is covered when at least a quarter of its fair share 1/K of the samples lies on it."""
-
-
-@dataclass(frozen=True)
-class Coverage:
-    """Which modes a batch of samples covers.
-
-    shares[k] = fraction of all samples on mode k; quality = fraction on any mode.
-    """
-
-    covered: int
-    shares: np.ndarray
-    quality: float
+        super().__init__(as_plane(settings), generator)
 
 
 def mode_coverage(samples: np.ndarray, settings: RingSettings) -> Coverage:
     """Modes covered by `samples` (n, 2): mode k counts when share_k >= COVERED_SHARE / K."""
-    centers = mode_centers(settings)
-    distance = np.linalg.norm(samples[:, None, :] - centers[None, :, :], axis=2)
-    nearest = distance.argmin(axis=1)
-    on_mode = distance.min(axis=1) <= QUALITY_STDS * settings.mode_std
-    counts = np.bincount(nearest[on_mode], minlength=settings.modes)
-    shares = counts / max(len(samples), 1)
-    covered = int((shares >= COVERED_SHARE / settings.modes).sum())
-    return Coverage(covered=covered, shares=shares, quality=float(on_mode.mean()))
+    return coverage_of(samples, mode_centers(settings), settings.mode_std)
 
 
 class RingGAN:
@@ -153,25 +123,8 @@ class RingGAN:
 
     def __init__(self, settings: RingSettings) -> None:
         self.settings = settings.validate()
-        init = torch.Generator().manual_seed(stream_seed(settings.seed, TOY_INIT))
-        generator = mlp(settings.noise_dim, settings.hidden, 2, nn.ReLU, init)
-        discriminator = mlp(2, settings.hidden, 1, nn.ReLU, init, settings.minibatch_std)
-        if settings.spectral_norm:
-            add_spectral_norm(discriminator, init)
-        betas = (settings.beta1, settings.beta2)
-        self.source = RingSource(
-            settings, torch.Generator().manual_seed(stream_seed(settings.seed, TOY_BATCHES))
-        )
-        self.stepper = GANStepper(
-            generator,
-            discriminator,
-            g_opt=torch.optim.Adam(generator.parameters(), lr=settings.lr_g, betas=betas),
-            d_opt=torch.optim.Adam(discriminator.parameters(), lr=settings.lr_d, betas=betas),
-            source=self.source,
-            g_loss=settings.g_loss,
-            tricks=settings.tricks,
-            rng=self.source.generator,
-        )
+        self.stepper = build_stepper(as_plane(settings))
+        self.source = self.stepper.source
         evaluation = torch.Generator().manual_seed(stream_seed(settings.seed, TOY_EVALUATION))
         self.eval_noise = torch.randn(self.EVAL_SAMPLES, settings.noise_dim, generator=evaluation)
 
@@ -191,3 +144,17 @@ class RingGAN:
         with torch.no_grad(), single_threaded(), evaluating(discriminator):
             x = torch.as_tensor(samples, dtype=torch.float32)
             return torch.sigmoid(discriminator(x)).reshape(-1).double().numpy()
+
+
+__all__ = [
+    "COVERED_SHARE",
+    "QUALITY_STDS",
+    "Coverage",
+    "RingGAN",
+    "RingSettings",
+    "RingSettingsError",
+    "RingSource",
+    "as_plane",
+    "mode_centers",
+    "mode_coverage",
+]

@@ -34,6 +34,7 @@ RANKS = {
     "playground.data": 1,
     "playground.gan": 2,
     "playground.toy": 3,
+    "playground.plane": 3,
     "playground.metrics": 3,
     "playground.failures": 4,
     "playground.train": 4,
