@@ -38,9 +38,12 @@ def ring_figure(trace: Trace, frame: int) -> go.Figure:
         go.Scatter(
             x=trace.centers[:, 0],
             y=trace.centers[:, 1],
-            mode="markers",
+            mode="markers+text",
             name="data modes",
             marker=dict(color=REAL, size=9, symbol="x"),
+            text=[str(k + 1) for k in range(len(trace.centers))],  # the quiz's mode numbers
+            textposition="top right",
+            textfont=dict(color=REAL),
         )
     )
     for cx, cy in trace.centers:

@@ -38,7 +38,7 @@ from playground.failures import (
 from playground.figures import failures as figures
 from playground.figures.toy import densities_figure
 from playground.toy import ToySettings
-from playground.ui import experiment
+from playground.ui import experiment, run_quiz
 from playground.ui.layout import errors_shown
 from playground.ui.live_chart import live_chart
 from playground.ui.state import SessionValue, owner_id
@@ -441,6 +441,7 @@ def _playback(lesson: FailureLesson, traces: list[Trace]) -> None:
         help="Play the runs back: every picture shows the state after this many iterations.",
     )
     frame = iterations.index(shown)
+    run_quiz.quiz_panel(lesson, traces, frame)
     columns = st.columns(len(traces))
     for column, trace in zip(columns, traces, strict=True):
         with column:
