@@ -3,7 +3,9 @@
 `python -m playground.train dcgan|cgan|vae|ae --out FILE ...` trains with the options given (the
 model's defaults for the rest), scores every few epochs with the shipped metric classifier, keeps
 the best (or the last) epoch's checkpoint and writes the run into trained_models/manifest.json:
-the exact command, seed, device, wall time, per-epoch scores. `--rescore` scores a kept file again.
+the exact command, seed, device, wall time, per-epoch scores and the loss history. `--ablation`
+breaks one DCGAN rule (models.dcgan.ABLATIONS); `--save generator` keeps G's weights alone (a
+small file to sample and score, not to resume). `--rescore` scores a kept file again.
 """
 
 from __future__ import annotations
@@ -22,18 +24,21 @@ import torch
 from torch import Tensor, nn
 
 from playground.checkpoints import (
+    Checkpoint,
     CheckpointError,
     device_name,
     file_sha256,
+    from_bytes,
     library_versions,
     load_checkpoint,
+    save_checkpoint,
     update_manifest,
 )
 from playground.data import DataUnavailable, load_mnist
-from playground.gan import StepRecord
+from playground.gan import HistoryPoint, StepRecord
 from playground.losses import G_LOSSES
 from playground.metrics import DEFAULT_CLASSIFIER_PATH, DEFAULT_SAMPLES, Evaluator, load_evaluator
-from playground.models import VAESampler
+from playground.models import ABLATIONS, NO_ABLATION, VAESampler
 from playground.seeds import EVAL_NOISE_STREAM, stream_seed
 from playground.train.batches import TrainingDataError
 from playground.train.gan_trainer import GAN_TRAINING_KIND, Trainer, load_generator
@@ -72,11 +77,14 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--hidden", type=int, default=None, help="VAE: width of its dense layer")
     parser.add_argument("--g-loss", choices=G_LOSSES, default=None, help="GANs")
     parser.add_argument("--k-d", type=int, default=None, help="GANs")
+    parser.add_argument("--ablation", choices=ABLATIONS, help="GANs: the DCGAN rule to break")
     parser.add_argument("--device", default=defaults.device)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--eval-every-epochs", type=int, default=1, help="0: never evaluate")
     parser.add_argument("--eval-samples", type=int, default=DEFAULT_SAMPLES)
     parser.add_argument("--keep", choices=("best-fid", "last"), default="best-fid")
+    saved = "GANs: the full training state (resumable), or G's weights alone (to sample, score)"
+    parser.add_argument("--save", choices=("full", "generator"), default="full", help=saved)
     parser.add_argument(
         "--min-label-accuracy",
         type=float,
@@ -101,7 +109,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-GAN_ONLY_OPTIONS = ("lr_g", "lr_d", "g_loss", "k_d")
+GAN_ONLY_OPTIONS = ("lr_g", "lr_d", "g_loss", "k_d", "ablation")
 VAE_ONLY_OPTIONS = ("lr", "hidden")
 
 
@@ -133,8 +141,12 @@ def reproduce_command(args: argparse.Namespace) -> str:
     words += ["--lr-g", f"{s.lr_g:g}", "--lr-d", f"{s.lr_d:g}"]
     words += ["--beta1", f"{s.beta1:g}", "--beta2", f"{s.beta2:g}", "--z-dim", str(s.z_dim)]
     words += ["--g-loss", s.g_loss, "--k-d", str(s.k_d), "--device", s.device]
+    if s.ablation != NO_ABLATION:
+        words += ["--ablation", s.ablation]
     words += ["--eval-every-epochs", str(args.eval_every_epochs)]
     words += ["--eval-samples", str(args.eval_samples), "--keep", args.keep]
+    if args.save != "full":
+        words += ["--save", args.save]
     if args.min_label_accuracy is not None:
         words += ["--min-label-accuracy", f"{args.min_label_accuracy:g}"]
     if args.threads is not None:
@@ -222,23 +234,26 @@ def _train_command(args: argparse.Namespace) -> int:
     bar.message(_start_line(settings, trainer))
     first_epoch = trainer.iteration // trainer.steps_per_epoch + 1
     history = [h for h in earlier.get("history", []) if h.get("epoch", 0) < first_epoch]
+    losses: list[HistoryPoint] = []
     for epoch in range(first_epoch, epochs + 1):
-        if not _train_epoch(trainer, epoch, bar):
+        if not _train_epoch(trainer, epoch, bar, losses, started):
             return 1
         last = epoch == epochs
         if evaluator is None or (epoch % args.eval_every_epochs and not last):
             if evaluator is None and last:
-                trainer.save(args.out)
+                _keep(trainer, args, None)
             continue
         seconds = time.perf_counter() - started
         metrics = _epoch_metrics(trainer, evaluator, settings, args.eval_samples, epoch, seconds)
         history.append(metrics)
         if args.keep == "last" or kept is None or _better(metrics, kept, args.min_label_accuracy):
-            trainer.save(args.out, metrics=metrics)
+            _keep(trainer, args, metrics)
             kept = metrics
         bar.message(_metrics_line(metrics) + ("  <- kept" if kept is metrics else ""))
     wall = time.perf_counter() - started
     entry = _manifest_record(args, settings, trainer, kept, history, wall, classifier_sha256)
+    if losses:
+        entry["losses"] = loss_columns(losses)
     if args.resume_from is not None:
         entry["resumed_from"] = {k: earlier.get(k) for k in ("command", "epoch_kept", "metrics")}
     manifest = update_manifest(_manifest_path(args), args.name or settings.model, entry)
@@ -368,18 +383,53 @@ def _metrics_to_beat(metrics: dict[str, Any]) -> dict[str, Any] | None:
     return metrics if isinstance(fid, int | float) and math.isfinite(fid) else None
 
 
-def _train_epoch(trainer: Trainer | VAETrainer, epoch: int, bar: ProgressLine) -> bool:
-    """Train to the end of `epoch` in tenths, redrawing the bar; False when training diverged."""
+LOSS_POINTS_PER_EPOCH = 20
+"""A GAN run's loss history keeps the losses of one iteration this many times an epoch."""
+
+
+def _train_epoch(
+    trainer: Trainer | VAETrainer,
+    epoch: int,
+    bar: ProgressLine,
+    losses: list[HistoryPoint],
+    started: float,
+) -> bool:
+    """Train to the end of `epoch` in twentieths, redrawing the bar and keeping a GAN's losses at
+    each; False when training diverged."""
     end = min(epoch * trainer.steps_per_epoch, trainer.total_iterations)
-    chunk = max(1, trainer.steps_per_epoch // 10)
+    chunk = max(1, trainer.steps_per_epoch // LOSS_POINTS_PER_EPOCH)
     while trainer.iteration < end:
         record = trainer.run(min(chunk, end - trainer.iteration))
         if not record.is_finite():
             bar.message(f"training diverged at iteration {trainer.iteration}: {record}")
             return False
+        if isinstance(record, StepRecord):
+            seconds = time.perf_counter() - started
+            losses.append(
+                HistoryPoint.from_record(record, trainer.iteration, trainer.epoch, seconds)
+            )
         step_in_epoch = trainer.iteration - (epoch - 1) * trainer.steps_per_epoch
         bar.update(epoch, step_in_epoch, record, trainer.images_per_s)
     return True
+
+
+LOSS_COLUMNS = ("step", "epoch", "d_loss", "g_loss", "d_real", "d_fake")
+
+
+def loss_columns(points: list[HistoryPoint]) -> dict[str, list[float]]:
+    """A loss history as the manifest keeps it: one list per column (rounded to 5 digits)."""
+    return {name: [round(float(getattr(p, name)), 5) for p in points] for name in LOSS_COLUMNS}
+
+
+def _keep(trainer: Trainer | VAETrainer, args: argparse.Namespace, metrics: dict | None) -> None:
+    """Write the kept epoch to --out: the full training state, or (--save generator) G's
+    weights, settings and metrics alone."""
+    if args.save == "full" or isinstance(trainer, VAETrainer):
+        trainer.save(args.out, metrics=metrics)
+        return
+    generator_only = from_bytes(trainer.generator_checkpoint())
+    metadata = {**generator_only.metadata, "metrics": dict(metrics or {})}
+    save_checkpoint(args.out, Checkpoint(tensors=generator_only.tensors, metadata=metadata))
 
 
 def _sampler(trainer: Trainer | VAETrainer) -> nn.Module:

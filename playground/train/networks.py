@@ -14,14 +14,21 @@ from playground.models import (
     ConditionalDiscriminator,
     ConditionalGenerator,
     Discriminator,
+    FullyConnectedGenerator,
     Generator,
     VAEConfig,
+    ablate_discriminator,
+    ablate_generator,
     add_spectral_norm,
     vae_init,
     weights_init,
 )
 from playground.seeds import INIT_STREAM, stream_seed
 from playground.train.settings import TrainSettings, VAESettings
+
+FULLY_CONNECTED_INIT_STREAM = "fully connected generator"
+"""The fully connected G's initial weights (a word stream: the MNIST engine's numbered ones are
+taken)."""
 
 
 def memory_format_for(device: torch.device) -> torch.memory_format:
@@ -40,30 +47,46 @@ def _empty_network(build: Callable[..., nn.Module], *args: int) -> nn.Module:
         for tensor in [*network.parameters(), *network.buffers()]:
             tensor.zero_()
     for module in network.modules():
-        if isinstance(module, nn.BatchNorm2d):
+        if isinstance(module, nn.BatchNorm1d | nn.BatchNorm2d):
             module.reset_running_stats()
     return network
 
 
-def build_generator(settings: TrainSettings) -> nn.Module:
-    """G for settings.model with zero weights (for loading a checkpoint into)."""
+FULLY_CONNECTED = "fully_connected_g"
+
+
+def _baseline_generator(settings: TrainSettings, fully_connected: bool) -> nn.Module:
+    """The DCGAN's G (or the fully connected one) with zero weights, no other ablation."""
     if settings.conditional:
-        return _empty_network(ConditionalGenerator, settings.z_dim)
-    return _empty_network(Generator, settings.z_dim)
+        return _empty_network(partial(ConditionalGenerator, fully_connected=fully_connected),
+                              settings.z_dim)  # fmt: skip
+    return _empty_network(FullyConnectedGenerator if fully_connected else Generator, settings.z_dim)
+
+
+def build_generator(settings: TrainSettings) -> nn.Module:
+    """G for settings.model and settings.ablation with zero weights (for loading a checkpoint
+    into)."""
+    fully_connected = settings.ablation == FULLY_CONNECTED
+    return ablate_generator(_baseline_generator(settings, fully_connected), settings.ablation)
 
 
 def _plain_discriminator(settings: TrainSettings) -> nn.Module:
-    """D with zero weights, a minibatch-std layer if asked for, no spectral norm yet."""
+    """The DCGAN's D with zero weights, a minibatch-std layer if asked for, no ablation and no
+    spectral norm yet."""
     network = ConditionalDiscriminator if settings.conditional else Discriminator
     if settings.minibatch_std:
         return _empty_network(partial(network, minibatch_std=True))
     return _empty_network(network)
 
 
+def _ablated_discriminator(settings: TrainSettings) -> nn.Module:
+    return ablate_discriminator(_plain_discriminator(settings), settings.ablation)
+
+
 def build_discriminator(settings: TrainSettings) -> nn.Module:
     """D for settings.model with zero weights (for loading a checkpoint into), with the layers
     of its training tricks (a checkpoint of a D with spectral norm stores W's parametrization)."""
-    discriminator = _plain_discriminator(settings)
+    discriminator = _ablated_discriminator(settings)
     if settings.spectral_norm:  # the power iteration's vectors come from the checkpoint
         add_spectral_norm(discriminator, torch.Generator().manual_seed(0))
     return discriminator
@@ -71,11 +94,23 @@ def build_discriminator(settings: TrainSettings) -> nn.Module:
 
 def build_models(settings: TrainSettings) -> tuple[nn.Module, nn.Module]:
     """Fresh G and D on the CPU, DCGAN-initialised from a generator seeded by settings.seed
-    (spectral norm wraps D's weights after they are drawn, its start vectors drawn next)."""
+    (spectral norm wraps D's weights after they are drawn, its start vectors drawn next).
+
+    An ablation rewrites the initialised networks, so every layer it leaves alone starts from
+    the baseline's weights; the fully connected G draws from a stream of its own after the
+    baseline G's draws, so D still starts from the baseline's weights.
+    """
     init = torch.Generator().manual_seed(stream_seed(settings.seed, INIT_STREAM))
-    generator, discriminator = build_generator(settings), _plain_discriminator(settings)
+    generator = _baseline_generator(settings, fully_connected=False)
+    discriminator = _plain_discriminator(settings)
     generator.apply(partial(weights_init, generator=init))
     discriminator.apply(partial(weights_init, generator=init))
+    if settings.ablation == FULLY_CONNECTED:
+        own = torch.Generator().manual_seed(stream_seed(settings.seed, FULLY_CONNECTED_INIT_STREAM))
+        generator = _baseline_generator(settings, fully_connected=True)
+        generator.apply(partial(weights_init, generator=own))
+    ablate_generator(generator, settings.ablation)
+    ablate_discriminator(discriminator, settings.ablation)
     if settings.spectral_norm:
         add_spectral_norm(discriminator, init)
     return generator, discriminator

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from playground.losses import G_LOSSES
-from playground.models import VAEConfig
+from playground.models import ABLATIONS, NO_ABLATION, VAEConfig
 from playground.models.vae import VAE_SHAPE_RANGES
 from playground.settings import Range, check_fields
 from playground.tricks import TRICK_CHOICES, TRICK_FLAGS, TRICK_RANGES, Tricks
@@ -31,8 +31,9 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """How one MNIST GAN is trained: Adam on both networks, k_d D updates per G update, and
-    the training tricks (all off; see playground.tricks)."""
+    """How one MNIST GAN is trained: Adam on both networks, k_d D updates per G update, the
+    training tricks (all off; see playground.tricks) and the DCGAN rule an ablation breaks
+    ("none"; see models.dcgan.ABLATIONS)."""
 
     model: str = "dcgan"
     epochs: float = 5
@@ -53,6 +54,7 @@ class TrainSettings:
     gp_weight: float = 10.0
     minibatch_std: bool = False
     spectral_norm: bool = False
+    ablation: str = NO_ABLATION
 
     def validate(self) -> None:
         """Raise SettingsError naming every field of the wrong type or out of its range."""
@@ -75,7 +77,7 @@ class TrainSettings:
     def from_dict(cls, values: Mapping[str, Any]) -> TrainSettings:
         """Settings from JSON-like data; unknown keys, wrong types and bad ranges raise SettingsError.
 
-        Missing keys take their defaults.
+        Missing keys take their defaults (a record from before ablations existed: "none").
         """
         return _settings_from_mapping(cls, values)
 
@@ -149,7 +151,13 @@ TRAIN_RANGES = {
     "seed": SEED,
     **TRICK_RANGES,
 }
-TRAIN_CHOICES = {"model": MODELS, "g_loss": G_LOSSES, "device": DEVICES, **TRICK_CHOICES}
+TRAIN_CHOICES = {
+    "model": MODELS,
+    "g_loss": G_LOSSES,
+    "device": DEVICES,
+    **TRICK_CHOICES,
+    "ablation": ABLATIONS,
+}
 VAE_RANGES = {
     "epochs": EPOCHS,
     "batch_size": Range(8, 1024),
