@@ -31,6 +31,7 @@ PAGES = (
     "saddle_point.py",
     "batch_norm.py",
     "latent_space.py",
+    "gan_2d.py",
 )
 
 

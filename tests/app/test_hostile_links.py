@@ -24,10 +24,14 @@ PAGES = [
     "saddle_point.py",
     "batch_norm.py",
     "latent_space.py",
+    "gan_2d.py",
 ]
 
 names = st.one_of(
-    st.sampled_from([f.name for f in fields(ToySettings)] + ["lock", "page", "presses", "preset"]),
+    st.sampled_from(
+        [f.name for f in fields(ToySettings)]
+        + ["lock", "page", "presses", "preset", "data", "drawn", "noise_dim", "g_layers"]
+    ),
     st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=10),
 )
 texts = st.one_of(
@@ -45,6 +49,7 @@ query = st.dictionaries(names, st.lists(texts, min_size=1, max_size=2), min_size
 @example(params={"seed": ["1", "2"], "lr_d": ["nan"], "k_d": ["-5"]})
 @example(params={"presses": ["2d,g,5r,lr_g-0.0007,s"], "preset": ["circling"], "seed": ["3"]})
 @example(params={"presses": ["99999r"], "preset": ["nope", "circling"]})
+@example(params={"data": ["drawn"], "drawn": ["1_2~x"], "presses": ["d,g_layers-3"]})
 def test_any_link_renders_the_page_without_an_exception(page: str | None, params) -> None:
     at = AppTest.from_file(str(ENTRY), default_timeout=120)
     at.query_params.update(params)

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.e2e
 WIDTHS = (800, 390)
 PAGES = (
     "", "bce_loss", "gaussian_gan", "mnist_gan", "vae_vs_gan", "failure_modes", "saddle_point",
-    "batch_norm", "latent_space",
+    "batch_norm", "latent_space", "gan_2d",
 )  # fmt: skip
 
 LAYOUT_PROBLEMS = """
