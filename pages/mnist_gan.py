@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from playground.ui import ablations as ablations_ui
 from playground.ui import architecture as architecture_ui
 from playground.ui import jobs as jobs_ui
 from playground.ui import leaderboard as leaderboard_ui
@@ -48,6 +49,15 @@ elif manager is not None:
 st.header("3. Your jobs")
 if manager is not None:
     jobs_ui.job_panel(manager, jobs_ui.session_owner())
+
+st.subheader("The DCGAN's rules, broken one at a time")
+st.markdown(
+    "Each ablation breaks one rule of the DCGAN: batch norm off, max pooling instead of strided "
+    "convolutions in D, ReLU instead of LeakyReLU in D, sigmoid instead of tanh at G's output, a "
+    "fully connected G. The shipped runs were trained by one command with the same seed, changing "
+    "only that setting; pick a rule to see them beside the baseline. Your own jobs compare here too."
+)
+ablations_ui.ablations_panel(manager, jobs_ui.session_owner() if manager is not None else None)
 
 st.header("4. Sample from a checkpoint")
 st.markdown(

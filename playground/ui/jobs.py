@@ -16,6 +16,9 @@ import numpy as np
 import streamlit as st
 
 from playground import jobs, shipped
+from playground.ablations import ABLATIONS
+from playground.ablations import FORM_HELP as ABLATION_HELP
+from playground.ablations import LABELS as ABLATION_LABELS
 from playground.checkpoints import CheckpointError
 from playground.data import DataUnavailable, load_training_data
 from playground.figures import mnist as figures
@@ -148,6 +151,12 @@ def settings_form(model: str, manager: JobManager) -> TrainSettings | None:
             k_d = st.number_input("D steps per G step", 1, 10, default.k_d)
             st.markdown("**Training tricks** (all off by default)")
             tricks = trick_inputs(default.tricks)
+            ablation = st.selectbox(
+                "DCGAN rule to break (ablation)",
+                ABLATIONS,
+                format_func=lambda name: ABLATION_LABELS[name],
+                help=ABLATION_HELP,
+            )
         st.caption(device_note(manager))
         submitted = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:")
     if not submitted:
@@ -165,6 +174,7 @@ def settings_form(model: str, manager: JobManager) -> TrainSettings | None:
         k_d=int(k_d),
         seed=int(seed),
         **tricks,
+        ablation=str(ablation),
     )
 
 
