@@ -5,6 +5,7 @@ KL/JS, modes covered); and the canvas a student draws a distribution on."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -36,54 +37,81 @@ def arrow_ends(picture: Picture) -> np.ndarray:
     return picture.fake + scale * picture.arrows
 
 
-def _manifold_trace(manifold: np.ndarray) -> go.Scatter:
+Trace = dict[str, Any]
+
+FAST_AXIS = {"automargin": False, "ticklabeloverflow": "allow", "nticks": 6}
+"""Axes the browser lays out once (see playground.figures.toy: it redraws a chart per press)."""
+
+
+def _figure(data: list[Trace], title: str, x_title: str, y_title: str, height: int,
+            xaxis: dict | None = None, yaxis: dict | None = None) -> go.Figure:  # fmt: skip
+    """A figure with the course's layout, assembled from plain dicts without plotly's
+    per-property validation (it costs more than a press's whole budget; the tests rebuild
+    each figure with validation)."""
+    layout = {
+        "title": {"text": title},
+        "height": height,
+        "margin": {"l": 50, "r": 20, "t": 40, "b": 90, "autoexpand": False},
+        "legend": {"orientation": "h", "yanchor": "top", "y": -0.14, "xanchor": "left", "x": 0},
+        "xaxis": {"title": {"text": x_title}, **FAST_AXIS, **(xaxis or {})},
+        "yaxis": {"title": {"text": y_title}, **FAST_AXIS, **(yaxis or {})},
+    }
+    return go.Figure(data=data, layout=layout, _validate=False)
+
+
+def _scatter(x: np.ndarray, y: np.ndarray, name: str, mode: str, **style: Any) -> Trace:
+    return {"type": "scatter", "mode": mode, "x": x, "y": y, "name": name, **style}
+
+
+def _manifold_trace(manifold: np.ndarray) -> Trace:
     """The noise grid's lines after G, one trace with NaN gaps between lines."""
     gaps = np.full((manifold.shape[0], 1, 2), np.nan)
     lines = np.concatenate([manifold, gaps], axis=1).reshape(-1, 2)
-    return go.Scatter(x=lines[:, 0], y=lines[:, 1], mode="lines", name="G's manifold",
-                      line=dict(color=GEN, width=1), hoverinfo="skip")  # fmt: skip
+    return _scatter(lines[:, 0], lines[:, 1], "G's manifold", "lines",
+                    line={"color": GEN, "width": 1}, hoverinfo="skip")  # fmt: skip
 
 
 def plane_figure(picture: Picture, manifold: bool = True, arrows: bool = True) -> go.Figure:
     """The 2-D picture: D(x) heatmap, real and fake samples, G's manifold, arrows on the fakes."""
-    fig = go.Figure()
-    fig.add_trace(go.Heatmap(x=picture.grid, y=picture.grid, z=picture.d_grid, zmin=0.0,
-                             zmax=1.0, colorscale=HEATMAP_SCALE, name="D(x)",
-                             colorbar=dict(title="D(x)", thickness=12),
-                             hovertemplate="x=(%{x:.2f}, %{y:.2f})<br>D(x)=%{z:.3f}<extra></extra>"))  # fmt: skip
+    heatmap = {"type": "heatmap", "x": picture.grid, "y": picture.grid, "z": picture.d_grid,
+               "zmin": 0.0, "zmax": 1.0, "colorscale": HEATMAP_SCALE, "name": "D(x)",
+               "colorbar": {"title": {"text": "D(x)"}, "thickness": 12},
+               "hovertemplate": "(%{x:.2f}, %{y:.2f})<br>D(x)=%{z:.3f}<extra></extra>"}  # fmt: skip
+    data: list[Trace] = [heatmap]
     if manifold:
-        fig.add_trace(_manifold_trace(picture.manifold))
-    fig.add_trace(go.Scatter(x=picture.real[:, 0], y=picture.real[:, 1], mode="markers",
-                             name="real", marker=dict(color=REAL, size=5, opacity=0.7)))  # fmt: skip
-    fig.add_trace(go.Scatter(x=picture.fake[:, 0], y=picture.fake[:, 1], mode="markers",
-                             name="fake G(z)", marker=dict(color=FAKE, size=5, opacity=0.8)))  # fmt: skip
+        data.append(_manifold_trace(picture.manifold))
+    data.append(_scatter(picture.real[:, 0], picture.real[:, 1], "real", "markers",
+                         marker={"color": REAL, "size": 5, "opacity": 0.7}))  # fmt: skip
+    data.append(_scatter(picture.fake[:, 0], picture.fake[:, 1], "fake G(z)", "markers",
+                         marker={"color": FAKE, "size": 5, "opacity": 0.8}))  # fmt: skip
     if arrows:
         x, y = _segments(picture.fake, arrow_ends(picture))
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name="next G step",
-                                 line=dict(color=FAKE, width=1), hoverinfo="skip"))  # fmt: skip
+        data.append(_scatter(x, y, "next G step", "lines", line={"color": FAKE, "width": 1},
+                             hoverinfo="skip"))  # fmt: skip
     span = [-picture.limit, picture.limit]
-    base_layout(fig, "D(x) behind the samples", "x₁", "x₂", height=480)
-    fig.update_xaxes(range=span, constrain="domain")
-    fig.update_yaxes(range=span, scaleanchor="x", scaleratio=1, constrain="domain")
-    return fig
-
-
-def _history(curves: Curves) -> tuple[np.ndarray, np.ndarray]:
-    index = thinned_indices(len(curves.step), MAX_POINTS)
-    return index, curves.step[index]
+    return _figure(data, "D(x) behind the samples", "x₁", "x₂", 520,
+                   xaxis={"range": span, "constrain": "domain"},
+                   yaxis={"range": span, "scaleanchor": "x", "scaleratio": 1,
+                          "constrain": "domain"})  # fmt: skip
 
 
 def _lines(
-    title: str, y_title: str, curves: Curves, series: Sequence[tuple[str, np.ndarray, str]]
-) -> go.Figure:
-    index, step = _history(curves)
-    fig = go.Figure()
+    title: str, y_title: str, curves: Curves, series: Sequence[tuple[str, np.ndarray, str]],
+    yaxis: dict | None = None,
+) -> go.Figure:  # fmt: skip
+    index = thinned_indices(len(curves.step), MAX_POINTS)
+    step = curves.step[index]
+    data = []
     for name, values, color in series:
         shown = values[index]
         keep = np.isfinite(shown)
-        fig.add_trace(go.Scatter(x=step[keep], y=shown[keep], mode="lines", name=name,
-                                 line=dict(color=color)))  # fmt: skip
-    return base_layout(fig, title, "step", y_title, height=300)
+        data.append(_scatter(step[keep], shown[keep], name, "lines", line={"color": color}))
+    return _figure(data, title, "step", y_title, 300, yaxis=yaxis)
+
+
+def _level(curves: Curves, y: float, name: str) -> tuple[str, np.ndarray, str]:
+    """A reference level as a dashed-free grey series over the history's steps."""
+    return (name, np.full(len(curves.step), y), OPTIMAL)
 
 
 def loss_figure(curves: Curves) -> go.Figure:
@@ -94,27 +122,22 @@ def loss_figure(curves: Curves) -> go.Figure:
 
 def d_output_figure(curves: Curves) -> go.Figure:
     """Mean D(real) and D(fake) on the evaluation samples; ½ is the equilibrium."""
-    fig = _lines("D(real) and D(fake)", "mean D(x)", curves,
-                 [("D(real)", curves.d_real, REAL), ("D(fake)", curves.d_fake, FAKE)])  # fmt: skip
-    fig.add_hline(y=0.5, line=dict(color=OPTIMAL, dash="dash"))
-    fig.update_yaxes(range=[0, 1])
-    return fig
+    series = [("D(real)", curves.d_real, REAL), ("D(fake)", curves.d_fake, FAKE),
+              _level(curves, 0.5, "equilibrium ½")]  # fmt: skip
+    return _lines("D(real) and D(fake)", "mean D(x)", curves, series, yaxis={"range": [0, 1]})
 
 
 def divergence_figure(curves: Curves) -> go.Figure:
     """The histogram estimates of KL(p_data || p_g) and JS(p_data || p_g)."""
-    fig = _lines("KL and JS (histogram estimate)", "nats", curves,
-                 [("KL", curves.kl, GEN), ("JS", curves.js, DISC)])  # fmt: skip
-    fig.add_hline(y=float(np.log(2)), line=dict(color=OPTIMAL, dash="dot"),
-                  annotation_text="JS max log 2")  # fmt: skip
-    return fig
+    series = [("KL", curves.kl, GEN), ("JS", curves.js, DISC),
+              _level(curves, float(np.log(2)), "JS at most log 2")]  # fmt: skip
+    return _lines("KL and JS (histogram estimate)", "nats", curves, series)
 
 
 def coverage_figure(curves: Curves, modes: int) -> go.Figure:
     """Modes covered by the fakes over the steps, out of the data's `modes`."""
-    fig = _lines("Modes covered", "modes", curves, [("covered", curves.covered, FAKE)])
-    fig.update_yaxes(range=[0, modes + 0.5])
-    return fig
+    return _lines("Modes covered", "modes", curves, [("covered", curves.covered, FAKE)],
+                  yaxis={"range": [0, modes + 0.5]})  # fmt: skip
 
 
 def drawing_figure(candidates: np.ndarray, drawn: np.ndarray, limit: float) -> go.Figure:

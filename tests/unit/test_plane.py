@@ -228,3 +228,25 @@ def test_a_link_reopens_the_same_step_with_the_same_numbers() -> None:
     np.testing.assert_array_equal(again.picture().d_grid, gan.picture().d_grid)
     bad = read_link({"presses": ["3x"], "seed": ["9"]})
     assert "cannot be replayed" in bad.problems[0] and bad.presses == ()
+
+
+def test_every_figure_passes_plotlys_validation() -> None:
+    """The page builds its figures without plotly's validation (for speed): each one, rebuilt
+    with it, is a valid figure."""
+    import plotly.graph_objects as go
+
+    from playground.figures import plane as figures
+
+    gan = PlaneGAN(PlaneSettings(data="grid"))
+    gan.run(3)
+    curves = gan.curves()
+    built = [
+        plane_figure(gan.picture()),
+        figures.loss_figure(curves),
+        figures.d_output_figure(curves),
+        figures.divergence_figure(curves),
+        figures.coverage_figure(curves, 9),
+    ]
+    for figure in built:
+        go.Figure(figure.to_dict())  # raises on any invalid property
+    assert len(built[3].data[0].x) == 4  # steps 0..3
