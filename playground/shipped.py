@@ -37,8 +37,18 @@ from playground.train import (
 )
 
 MODELS_DIR = SHIPPED_DIR
-LABELS = {"dcgan": "DCGAN", "cgan": "cGAN (conditional)", "vae": "VAE", "ae": "autoencoder"}
+LABELS = {
+    "dcgan": "DCGAN",
+    "cgan": "cGAN (conditional)",
+    "vae": "VAE",
+    "ae": "autoencoder",
+    "vae2d": "VAE with a 2-D latent space",
+}
 """The shipped models, by file stem, as the pages name them."""
+TRAINED_AS = {"vae2d": "vae --z-dim 2 --name vae2d"}
+"""The training command's model and options of a file whose stem is not a model name."""
+AUTOENCODER_FILES = (*AUTOENCODER_MODELS, "vae2d")
+"""The shipped files that hold a VAE's network (an encoder and a decoder), not a generator."""
 GRID_SAMPLES = 64
 INTERPOLATION_STEPS = 10
 DIGITS_PER_ROW = 8
@@ -87,7 +97,7 @@ def model_file(name: str) -> tuple[Path, int]:
     return file_version(
         path,
         f"The shipped {LABELS.get(name, name)} ({path.name}) is not in trained_models/ on this "
-        f"server. `python -m playground.train {name} --threads 1 --out "
+        f"server. `python -m playground.train {TRAINED_AS.get(name, name)} --threads 1 --out "
         f"trained_models/{name}.safetensors` trains one (see the README for the exact command "
         "of the shipped file).",
     )
@@ -103,7 +113,7 @@ def load(name: str) -> ShippedModel:
 @functools.lru_cache(maxsize=8)
 def _load(name: str, path: str, mtime_ns: int) -> ShippedModel:
     del mtime_ns  # part of the cache key: a replaced file is loaded afresh
-    if name in AUTOENCODER_MODELS:
+    if name in AUTOENCODER_FILES:
         vae, vae_settings, metadata = load_vae(path)
         return ShippedModel(name, VAESampler(vae), vae_settings, metadata)
     generator, settings, metadata = load_generator(path)

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from playground.checkpoints import Checkpoint, pack_parts, save_checkpoint
 from playground.data import Mnist
@@ -95,8 +95,10 @@ def train_classifier(
     settings: ClassifierSettings,
     device: str | torch.device = "cpu",
     progress: Progress | None = None,
+    network: Callable[[], nn.Module] = DigitClassifier,
 ) -> DigitClassifier:
-    """Train DigitClassifier on the MNIST train set with cross-entropy and Adam (seeded)."""
+    """Train `network()` (DigitClassifier by default) on the MNIST train set with cross-entropy
+    and Adam (seeded)."""
     settings.validate()
     say = progress or (lambda message: None)
     device = torch.device(device)
@@ -107,7 +109,7 @@ def train_classifier(
     # without touching the caller's random state.
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(settings.seed)
-        classifier = DigitClassifier().to(device, memory_format=torch.channels_last)
+        classifier = network().to(device, memory_format=torch.channels_last)
         optimizer = torch.optim.Adam(classifier.parameters(), lr=settings.lr)
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
         for epoch in range(settings.epochs):
@@ -163,6 +165,12 @@ def classifier_accuracy(
     return correct / len(labels)
 
 
+def heldout_split(test_size: int, settings: ClassifierSettings) -> tuple[Tensor, Tensor]:
+    """The seeded split of the test set's indices: (held-out digits, reference pool)."""
+    order = torch.randperm(test_size, generator=torch.Generator().manual_seed(settings.seed))
+    return order[: settings.heldout_size], order[settings.heldout_size :]
+
+
 @torch.inference_mode()
 def build_reference(
     classifier: DigitClassifier,
@@ -176,10 +184,7 @@ def build_reference(
     precision/recall reference; the held-out digits never enter any reference statistic.
     """
     classifier.eval()
-    order = torch.randperm(
-        len(mnist.test_labels), generator=torch.Generator().manual_seed(settings.seed)
-    )
-    heldout, pool = order[: settings.heldout_size], order[settings.heldout_size :]
+    heldout, pool = heldout_split(len(mnist.test_labels), settings)
 
     def embed(indices: Tensor) -> Tensor:
         chunks = [
@@ -210,10 +215,12 @@ def save_classifier(
     classifier: DigitClassifier,
     reference: ReferenceStats,
     metadata: dict[str, Any],
+    kind: str = CLASSIFIER_KIND,
+    extra_parts: dict[str, dict[str, Tensor]] | None = None,
 ) -> Path:
-    """Write weights ("classifier") and reference statistics ("reference") in one checkpoint."""
+    """Write weights ("classifier") and reference statistics ("reference") in one checkpoint of
+    `kind` (the metric classifier's by default), with any `extra_parts` beside them."""
     state = {key: value.contiguous() for key, value in classifier.state_dict().items()}
-    tensors = pack_parts({"classifier": state, "reference": reference.state_dict()})
-    return save_checkpoint(
-        path, Checkpoint(tensors=tensors, metadata={"kind": CLASSIFIER_KIND, **metadata})
-    )
+    parts = {"classifier": state, "reference": reference.state_dict(), **(extra_parts or {})}
+    tensors = pack_parts(parts)
+    return save_checkpoint(path, Checkpoint(tensors=tensors, metadata={"kind": kind, **metadata}))
