@@ -1,5 +1,6 @@
 """Pictures of the VAE vs GAN page: the same metrics side by side, how the digits spread over the
-ten classes, and how bright the strokes are (where a VAE's averaging shows up as grey).
+ten classes, how bright the strokes are (where a VAE's averaging shows up as grey), the measures
+that see blur beside the classifier's, and the 2-D VAE's decoded grid and latent plane.
 
 Sample grids and interpolation rows come from figures.mnist (`sample_grid`, `image_row`).
 """
@@ -13,7 +14,11 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+from plotly.utils import image_array_to_data_uri
 
+from playground.compare import MEASURES, DecodedGrid, Finding, PlaneCodes
+from playground.compare import REAL as REAL_KEY
+from playground.figures.mnist import sample_grid
 from playground.figures.style import GEN, OPTIMAL, REAL, base_layout
 
 REAL_ROW = "real test digits"
@@ -161,3 +166,113 @@ def metrics_table(rows: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
         ],
         index=list(rows),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Measures that see blur
+
+
+SCORE_ROWS = {"vae": "VAE", "dcgan": "DCGAN", REAL_KEY: REAL_ROW}
+"""Row key of the recorded scores -> the row's name on the page."""
+FAMILY_COLOURS = {"classifier": OPTIMAL, "new": VAE_COLOUR}
+
+
+def _score_text(key: str, value: float) -> str:
+    if key == "sharpness":
+        return f"{value:.3f}"
+    return f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
+
+
+def scores_table(rows: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
+    """The old and new measures side by side: one row per model (and the real digits), one
+    column per measure, with the direction that is better in its title."""
+    columns = {m.key: f"{m.name} {'↓' if m.lower_is_better else '↑'}" for m in MEASURES}
+    return pd.DataFrame(
+        [
+            {title: _score_text(key, float(rows[name][key])) for key, title in columns.items()}
+            for name in SCORE_ROWS
+            if name in rows
+        ],
+        index=[SCORE_ROWS[name] for name in SCORE_ROWS if name in rows],
+    )
+
+
+def verdict_bars(found: Sequence[Finding], level: float) -> go.Figure:
+    """How many times worse each measure scores the VAE than the DCGAN (VAE / DCGAN for a
+    distance, DCGAN / VAE for sharpness): above the band, the measure sees what students see."""
+    names = [f.measure.name for f in found]
+    fig = go.Figure(
+        go.Bar(
+            x=[f.ratio for f in found],
+            y=names,
+            orientation="h",
+            marker_color=[FAMILY_COLOURS[f.measure.family] for f in found],
+            text=[f"{f.ratio:.2f}×" for f in found],
+            textposition="outside",
+            showlegend=False,
+        )
+    )
+    fig.add_vrect(x0=1 / level, x1=level, fillcolor=OPTIMAL, opacity=0.15, line_width=0)
+    fig.add_vline(x=1, line_dash="dot", line_color=OPTIMAL)
+    base_layout(
+        fig,
+        "How many times worse is the VAE?",
+        "VAE vs DCGAN (1 = level; grey band: about level)",
+        "",
+    )
+    fig.update_xaxes(range=[0, 1.25 * max([level, *(f.ratio for f in found)])])
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(margin=dict(l=20, r=20, t=60, b=45))
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# The 2-D VAE
+
+
+def grid_tick_positions(side: int) -> list[float]:
+    """The pixel x (or y) of each tile's centre in a side x side mosaic without padding."""
+    return [28 * k + 13.5 for k in range(side)]
+
+
+def latent_grid_figure(grid: DecodedGrid) -> go.Figure:
+    """The decoded grid as one mosaic, each tile labelled on the axes by its z_1 (columns) and
+    z_2 (rows, highest on top) so the picture reads like the latent plane beside it."""
+    side = len(grid.axis)
+    mosaic = sample_grid(grid.images, per_row=side, padding=0)
+    ticks = grid_tick_positions(side)
+    labels = [f"{v:.1f}" for v in grid.axis.tolist()]
+    fig = go.Figure(go.Image(source=image_array_to_data_uri(mosaic), hoverinfo="skip"))
+    base_layout(fig, "decode(z) over a grid of z", "z₁", "z₂", height=520)
+    fig.update_xaxes(tickvals=ticks, ticktext=labels, range=[-0.5, mosaic.shape[1] - 0.5])
+    fig.update_yaxes(
+        tickvals=ticks,
+        ticktext=labels[::-1],
+        range=[mosaic.shape[0] - 0.5, -0.5],
+        scaleanchor="x",
+    )
+    fig.update_layout(dragmode=False)
+    return fig
+
+
+def latent_scatter(codes: PlaneCodes, grid: DecodedGrid) -> go.Figure:
+    """Each test digit's code mu(x) in the plane, coloured by its label, with the grid's points
+    (grey crosses) where the decoded grid beside it was drawn."""
+    fig = go.Figure()
+    xy = codes.codes.numpy()
+    labels = codes.labels.numpy()
+    for digit in range(10):
+        chosen = labels == digit
+        fig.add_scattergl(
+            x=xy[chosen, 0], y=xy[chosen, 1], mode="markers", name=str(digit), marker_size=4
+        )
+    fig.add_scattergl(
+        x=grid.codes[:, 0].tolist(),
+        y=grid.codes[:, 1].tolist(),
+        mode="markers",
+        name="grid",
+        marker=dict(symbol="x-thin", size=5, color=OPTIMAL, line_width=1),
+    )
+    base_layout(fig, "Test digits' codes μ(x), by label", "z₁", "z₂", height=520)
+    fig.update_yaxes(scaleanchor="x")
+    return fig

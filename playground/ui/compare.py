@@ -15,6 +15,16 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from playground import shipped
+from playground.checkpoints import CheckpointError
+from playground.compare import (
+    DecodedGrid,
+    PlaneCodes,
+    decoded_grid,
+    encode_plane,
+    findings,
+)
+from playground.compare.recorded import RecordedScores, recorded_scores, scored_files, stale_files
+from playground.compare.scores import LEVEL_RATIO, Finding, summary
 from playground.data import DataUnavailable, data_dir, synthetic_enabled
 from playground.figures import compare as figures
 from playground.figures.mnist import SamplePictures, reconstruction_grid, sample_pictures
@@ -86,3 +96,73 @@ def stroke_figure(
     if real is not None:
         pixels[figures.REAL_ROW] = real
     return figures.stroke_histogram(pixels), {k: figures.grey_share(v) for k, v in pixels.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Measures that see blur, as the score command recorded them
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _recorded(versions: tuple[tuple[str, int], ...]) -> tuple[RecordedScores | None, list[str]]:
+    del versions  # the cache key: a replaced file or manifest is read and hashed afresh
+    recorded = recorded_scores()
+    return recorded, ([] if recorded is None else stale_files(recorded))
+
+
+def _versions() -> tuple[tuple[str, int], ...]:
+    try:
+        files = scored_files()
+    except CheckpointError:
+        files = {}
+    files = {**files, "manifest": shipped.MODELS_DIR / "manifest.json"}
+    return tuple(
+        (name, path.stat().st_mtime_ns if path.exists() else 0) for name, path in files.items()
+    )
+
+
+def blur_scores() -> tuple[RecordedScores | None, list[str], list[Finding]]:
+    """The recorded scores (None when the manifest lacks them), the files changed since, and
+    each measure's verdict on the VAE against the DCGAN."""
+    recorded, stale = _recorded(_versions())
+    if recorded is None:
+        return None, stale, []
+    return recorded, stale, findings(recorded.rows)
+
+
+def verdict_summary(found: list[Finding]) -> str:
+    """The plain-words summary of the verdicts (see compare.scores.summary)."""
+    return summary(found)
+
+
+LEVEL = LEVEL_RATIO
+"""Two distances within this factor of each other count as level."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The 2-D VAE
+
+PLANE_MODEL = "vae2d"
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _plane_grid(path: str, mtime_ns: int) -> DecodedGrid:
+    del path, mtime_ns  # the cache key
+    return decoded_grid(shipped.load(PLANE_MODEL).vae)
+
+
+def plane_grid() -> DecodedGrid:
+    """The shipped 2-D VAE's decoded grid (CheckpointError when it does not ship)."""
+    path, mtime = shipped.model_file(PLANE_MODEL)
+    return _plane_grid(str(path), mtime)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _plane_codes(path: str, mtime_ns: int, synthetic: bool, root: str) -> PlaneCodes:
+    del path, mtime_ns  # the cache key
+    return encode_plane(shipped.load(PLANE_MODEL).vae, shipped.real_digits(synthetic, root))
+
+
+def plane_codes() -> PlaneCodes:
+    """The test digits' codes in the 2-D VAE's plane (DataUnavailable without the digits)."""
+    path, mtime = shipped.model_file(PLANE_MODEL)
+    return _plane_codes(str(path), mtime, synthetic_enabled(), str(data_dir()))
