@@ -3,6 +3,7 @@
 import streamlit as st
 
 from playground.figures import toy as figures
+from playground.toy.modes import mode_note
 from playground.ui import experiment, overlay, quiz, stepper
 from playground.ui.layout import page_header
 from playground.ui.live_chart import live_chart
@@ -15,12 +16,14 @@ page_header(
     "D rates its fakes as more real. Everything here can be drawn exactly, so watch D(x) chase "
     "the best possible discriminator D\\*(x), and the fakes follow the arrows. By default D learns "
     "10× faster than G, which lets the game settle on the data within about 1,000 steps instead of "
-    "circling it.",
+    "circling it. The real data can also have two or three separated modes, or be uniform or "
+    "skewed (exponential): see *Other real data* below.",
 )
 
 gan = experiment.current_gan()
 experiment.preset_banner(gan)
 experiment.preset_buttons(gan)
+experiment.target_buttons()
 stepper.settings_panel(gan)
 stepper.run_in_progress(gan)
 
@@ -55,12 +58,10 @@ def live_stepper() -> None:
     left, right = st.columns(2)
     with left:
         chart("toy_map")
-        st.caption(
-            "G is a function from noise to data. One exact answer stretches the noise's CDF onto the "
-            "Gaussian's (dashed): x = μ + σ·Φ⁻¹(F(z))."
-            if settings.noise_dim == 1
-            else "With several noise coordinates G(z) is drawn against the first one only."
-        )
+        st.caption(stepper.map_caption(settings))
+        modes = gan.modes()
+        if modes is not None:
+            st.caption(mode_note(modes))
     with right:
         chart("toy_losses")
         st.caption(

@@ -1,4 +1,4 @@
-"""Figures of the 1-D Gaussian GAN: densities with the fakes and their arrows, D(x) against D*(x),
+"""Figures of the 1-D GAN (any target): densities with the fakes and their arrows, D(x) against D*(x),
 the map z -> x, and the histories of the losses, of D's outputs and of KL/JS.
 
 Pure builders: a `Readout` or `Curves` in, a go.Figure out. The page rebuilds all six after every
@@ -151,6 +151,10 @@ def discriminator_figure(readout: Readout) -> go.Figure:
     )  # fmt: skip
 
 
+EXACT_MAP_NAMES = {"gaussian": "an exact G: x = μ + σ·Φ⁻¹(F(z))"}
+"""The exact map's legend entry by target (the others: the data's quantile of F(z))."""
+
+
 def generator_map_figure(readout: Readout) -> go.Figure:
     """The generator's map z -> x, the band real_mean ± real_std, and (1-D noise) one exact map."""
     r = readout
@@ -162,7 +166,7 @@ def generator_map_figure(readout: Readout) -> go.Figure:
         "x": [z0, z1, z1, z0], "y": [low, low, high, high], "name": "data mean ± std",
     }  # fmt: skip
     if s.noise_dim == 1:
-        exact = "an exact G: x = μ + σ·Φ⁻¹(F(z))"
+        exact = EXACT_MAP_NAMES.get(s.target, "an exact G: x = F_data⁻¹(F(z))")
         data = [
             band,
             _curve(r.map_noise, r.map_fake, "G(z)", GEN, line={"width": 3}),

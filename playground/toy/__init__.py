@@ -1,10 +1,12 @@
-"""The 1-D Gaussian GAN: toy data, two tiny MLPs and `ToyGAN`, a stepper a student drives by hand.
+"""The 1-D GAN: toy data, two tiny MLPs and `ToyGAN`, a stepper a student drives by hand.
 
-Real data x ~ N(real_mean, real_std^2); noise z ~ U(-1, 1)^d (as in the classic 50-line GAN) or
+Real data x from a target of mean real_mean and std real_std (by default N(real_mean,
+real_std^2); also two or three separated modes, uniform, exponential); noise z ~ U(-1, 1)^d (as in the classic 50-line GAN) or
 N(0, I_d). G maps z to one number, D maps one number to a *logit*. Every update goes through
 `playground.gan.GANStepper`.
 
     settings  ToySettings: the experiment (what a link carries), checked by playground.settings
+    targets   the data's shape: Gaussian, two or three modes, uniform, exponential (exact laws)
     world     the data source, the noise, G and D, their optimizers, the one-thread rule
     readout   what the figures draw: densities, D vs D*, KL/JS, the map z -> x, the arrows
     presses   the history's entries, the last press, the press log, the limits of the history
@@ -24,8 +26,11 @@ from playground.toy.readout import (
     Measures,
     Readout,
     divergences,
+    fake_density,
     fake_gradients,
     kde,
+    noise_cdf,
+    noise_pdf,
     perfect_map,
     silverman_bandwidth,
     x_grid,
@@ -47,10 +52,12 @@ from playground.toy.settings import (
     SETTING_CHOICES,
     SETTING_FLAGS,
     SETTING_RANGES,
+    TARGETS,
     ToySettings,
     ToySettingsError,
 )
 from playground.toy.stepper import ProgressCallback, ToyGAN
+from playground.toy.targets import Mode, Target, target_of
 from playground.toy.world import (
     ToySource,
     make_discriminator,
@@ -78,6 +85,13 @@ __all__ = [
     "SETTING_CHOICES",
     "SETTING_FLAGS",
     "SETTING_RANGES",
+    "TARGETS",
+    "Mode",
+    "Target",
+    "target_of",
+    "fake_density",
+    "noise_cdf",
+    "noise_pdf",
     "Curves",
     "Entry",
     "HistoryLimits",

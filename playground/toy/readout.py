@@ -1,12 +1,11 @@
-"""What the figures of a 1-D GAN draw, computed from its networks: p_data(x) and a KDE of p_g(x) on
-a fixed x grid, D(x) against D*(x) = p_data / (p_data + p_g), KL and JS, the map z -> x, and
-dloss/dx for each shown fake. Pure functions and the records that carry their results."""
+"""What the figures of a 1-D GAN draw, computed from its networks: the target's exact p_data(x)
+and a KDE of p_g(x) on a fixed x grid, D(x) against D*(x) = p_data / (p_data + p_g), KL and JS,
+the map z -> x, and dloss/dx for each shown fake. Pure functions and the records that carry their results."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from statistics import NormalDist
 
 import numpy as np
 import torch
@@ -15,6 +14,7 @@ from torch import Tensor, nn
 from playground.gan import frozen
 from playground.losses import generator_loss, js_divergence, kl_divergence
 from playground.toy.settings import ToySettings
+from playground.toy.targets import target_of
 
 EVAL_SAMPLES = 1000
 """Fixed evaluation noise: the density and the shown fakes move only when G moves."""
@@ -23,10 +23,10 @@ SHOWN_FAKES = 48
 
 
 def x_grid(settings: ToySettings, points: int = 201) -> np.ndarray:
-    """The x grid of every curve: the data +- 4 std and the origin, where G starts."""
-    low = min(settings.real_mean - 4.0 * settings.real_std, -3.0)
-    high = max(settings.real_mean + 4.0 * settings.real_std, 3.0)
-    return np.linspace(low, high, points)
+    """The x grid of every curve: the data +- 4 std (the exponential's tail further) and the
+    origin, where G starts."""
+    low, high = target_of(settings).span()
+    return np.linspace(min(low, -3.0), max(high, 3.0), points)
 
 
 def silverman_bandwidth(samples: np.ndarray) -> float:
@@ -87,17 +87,40 @@ def fake_gradients(
     return grad.reshape(-1)
 
 
+def noise_cdf(settings: ToySettings, noise: np.ndarray) -> np.ndarray:
+    """F_z(z) of one noise coordinate: (z + 1) / 2 for U(-1, 1), Phi(z) for N(0, 1)."""
+    if settings.noise == "uniform":
+        return (noise + 1.0) / 2.0
+    return 0.5 * (1.0 + np.vectorize(math.erf)(np.asarray(noise) / math.sqrt(2.0)))
+
+
+def noise_pdf(settings: ToySettings, noise: np.ndarray) -> np.ndarray:
+    """f_z(z) of one noise coordinate: 1/2 on (-1, 1) for U(-1, 1), the N(0, 1) density."""
+    z = np.asarray(noise, dtype=np.float64)
+    if settings.noise == "uniform":
+        return np.where(np.abs(z) <= 1.0, 0.5, 0.0)
+    return np.exp(-0.5 * z**2) / math.sqrt(2.0 * math.pi)
+
+
 def perfect_map(settings: ToySettings, noise: np.ndarray, increasing: bool = True) -> np.ndarray:
-    """One exact generator for noise_dim = 1: x = mean + std * Phi^-1(F_z(z)) (inverse-CDF map)."""
-    u = (noise + 1.0) / 2.0 if settings.noise == "uniform" else _normal_cdf(noise)
+    """One exact generator for noise_dim = 1: x = Q(F_z(z)), Q the target's quantile (for the
+    Gaussian x = mean + std * Phi^-1(F_z(z))); decreasing: x = Q(1 - F_z(z))."""
+    u = noise_cdf(settings, noise)
     u = u if increasing else 1.0 - u
     u = np.clip(u, 1e-6, 1.0 - 1e-6)
-    inv = np.array([NormalDist().inv_cdf(float(p)) for p in u])
-    return settings.real_mean + settings.real_std * inv
+    return target_of(settings).quantile(u)
 
 
-def _normal_cdf(z: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.vectorize(math.erf)(np.asarray(z) / math.sqrt(2.0)))
+def fake_density(settings: ToySettings, fakes: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """The KDE of p_g on the grid. For a target of several modes the bandwidth is at most half a
+    mode's std: Silverman's rule, made for one bump, would blur even perfect fakes' modes."""
+    modes = target_of(settings).modes
+    if len(modes) < 2:
+        return kde(fakes, grid)
+    finite = fakes[np.isfinite(fakes)]
+    rule = silverman_bandwidth(finite) if finite.size > 1 else math.inf
+    floor = 2.0 * float(grid[1] - grid[0])
+    return kde(fakes, grid, max(min(rule, 0.5 * min(m.std for m in modes)), floor))
 
 
 @dataclass(frozen=True)

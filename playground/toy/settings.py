@@ -11,6 +11,8 @@ from playground.settings import check_fields, field_problems, join_problems, sho
 from playground.tricks import NETWORK_TRICKS, TRICK_CHOICES, TRICK_FLAGS, TRICK_RANGES, Tricks
 
 NOISE_KINDS = ("uniform", "gaussian")
+TARGETS = ("gaussian", "two_modes", "three_modes", "uniform", "exponential")
+"""The data distributions (`playground.toy.targets`); real_mean and real_std are their mean and std."""
 OPTIMIZERS = ("adam", "sgd")
 
 
@@ -37,6 +39,7 @@ SETTING_RANGES: dict[str, tuple[float, float]] = {
 """Inclusive bounds of every numeric setting (the settings form uses the same numbers)."""
 
 SETTING_CHOICES: dict[str, tuple[str, ...]] = {
+    "target": TARGETS,
     "noise": NOISE_KINDS,
     "optimizer": OPTIMIZERS,
     "g_loss": G_LOSSES,
@@ -46,6 +49,7 @@ SETTING_FLAGS: tuple[str, ...] = TRICK_FLAGS
 """The on/off settings (a link writes them True or False)."""
 
 REBUILD_FIELDS = (
+    "target",
     "real_mean",
     "real_std",
     "noise",
@@ -65,6 +69,8 @@ class ToySettings:
 
     real_mean: float = 4.0
     real_std: float = 1.25
+    # The data's shape (playground.toy.targets), with mean real_mean and std real_std.
+    target: str = "gaussian"
     noise: str = "uniform"  # "uniform": U(-1, 1)^d, "gaussian": N(0, I_d)
     noise_dim: int = 1
     g_hidden: int = 16  # width of G's two hidden layers

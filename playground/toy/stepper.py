@@ -22,11 +22,12 @@ from torch import Tensor, nn
 
 from playground.gan import GANStepper, Snapshot, StepRecord, evaluating
 from playground.history import halve_older
-from playground.losses import gaussian_pdf, optimal_discriminator
+from playground.losses import optimal_discriminator
 from playground.seeds import TOY_BATCHES, TOY_EVALUATION, TOY_INIT, stream_seed
 from playground.settings import shown
 from playground.toy.cost import RunTooLong, run_limit
 from playground.toy.explain import explain_press
+from playground.toy.modes import ModeReport, mode_report
 from playground.toy.presses import Entry, HistoryLimits, LoggedPress, Press, PressLog
 from playground.toy.readout import (
     EVAL_SAMPLES,
@@ -35,12 +36,13 @@ from playground.toy.readout import (
     Measures,
     Readout,
     divergences,
+    fake_density,
     fake_gradients,
-    kde,
     perfect_map,
     x_grid,
 )
 from playground.toy.settings import ToySettings, ToySettingsError
+from playground.toy.targets import target_of
 from playground.toy.world import (
     ToySource,
     make_discriminator,
@@ -86,7 +88,7 @@ class ToyGAN:
         )
         self.grid = x_grid(settings)
         self._grid_t = torch.tensor(self.grid, dtype=torch.float32).reshape(-1, 1)
-        self.p_data = gaussian_pdf(self.grid, settings.real_mean, settings.real_std)
+        self.p_data = target_of(settings).pdf(self.grid)
         self._map_noise = self._map_inputs()
         if settings.noise_dim == 1:  # the exact maps never change: compute them once
             z = self._map_noise[:, 0].double().numpy()
@@ -342,8 +344,8 @@ class ToyGAN:
 
     def _map_inputs(self) -> Tensor:
         if self.settings.noise_dim == 1:
-            # Inside the noise's support: the exact map x = mu + sigma Phi^-1(F(z)) is infinite
-            # at z = ±1 for uniform noise; ±0.99 already reaches ±2.6 std.
+            # Inside the noise's support: the exact map x = Q(F(z)) is infinite at z = ±1 for
+            # uniform noise (Gaussian, mixtures, exponential); ±0.99 already reaches ±2.6 std.
             low, high = (-0.99, 0.99) if self.settings.noise == "uniform" else (-3.0, 3.0)
             return torch.linspace(low, high, 101).reshape(-1, 1)
         order = torch.argsort(self.eval_noise[:200, 0])
@@ -371,7 +373,7 @@ class ToyGAN:
         s = self.settings
         grad = fake_gradients(self.discriminator, shown, s.g_loss, s.objective).double().numpy()
         fakes = fake_all.double().numpy()
-        p_g = kde(fakes, self.grid)
+        p_g = fake_density(s, fakes, self.grid)
         dx = float(self.grid[1] - self.grid[0])
         kl, js = divergences(self.p_data, p_g, dx)
         map_noise = self._map_noise[:, 0].double().numpy()
@@ -403,6 +405,15 @@ class ToyGAN:
             measures=measures,
             settings=self.settings,
         )
+
+    def modes(self) -> ModeReport | None:
+        """How the fakes cover the target's modes, and the slopes that explain it (None for a
+        target of one mode), on the fixed evaluation noise."""
+        with self._lock:
+            readout = self.readout()
+            with torch.no_grad(), single_threaded():
+                fakes = self.generator(self.eval_noise).reshape(-1).double().numpy()
+            return mode_report(readout, fakes)
 
     def curves(self) -> Curves:
         """Losses, D outputs and KL/JS of every kept step up to the current one."""

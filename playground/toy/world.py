@@ -1,6 +1,6 @@
-"""The 1-D world: real data x ~ N(real_mean, real_std^2), noise z ~ U(-1, 1)^d (as in the classic
-50-line GAN) or N(0, I_d), the two tiny networks and their optimizers, and the one-thread rule of
-their maths."""
+"""The 1-D world: real data x from the target (`playground.toy.targets`; by default
+N(real_mean, real_std^2)), noise z ~ U(-1, 1)^d (as in the classic 50-line GAN) or N(0, I_d), the
+two tiny networks and their optimizers, and the one-thread rule of their maths."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from playground.models.mlp import mlp
 from playground.models.tricks import add_spectral_norm
 from playground.toy.settings import ToySettings
+from playground.toy.targets import target_of
 
 
 def sample_noise(kind: str, count: int, dim: int, generator: torch.Generator) -> Tensor:
@@ -26,7 +27,7 @@ def sample_noise(kind: str, count: int, dim: int, generator: torch.Generator) ->
 
 
 class ToySource:
-    """The BatchSource of the 1-D GAN: real x ~ N(mean, std^2) and noise z, from one RNG."""
+    """The BatchSource of the 1-D GAN: real x from the target and noise z, from one RNG."""
 
     def __init__(self, settings: ToySettings, generator: torch.Generator) -> None:
         self.settings = settings
@@ -34,8 +35,7 @@ class ToySource:
 
     def real(self) -> tuple[Tensor, None]:
         s = self.settings
-        x = torch.randn(s.batch_size, 1, generator=self.generator) * s.real_std + s.real_mean
-        return x, None
+        return target_of(s).sample(s.batch_size, self.generator), None
 
     def noise(self) -> tuple[Tensor, None]:
         s = self.settings

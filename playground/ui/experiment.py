@@ -19,7 +19,7 @@ from playground.links import (
     read_link,
 )
 from playground.toy import Replay, ToyGAN, ToySettings, replay_presses
-from playground.toy.presets import STEPPER_PRESETS
+from playground.toy.presets import STEPPER_PRESETS, TARGET_PRESETS
 from playground.ui.state import SessionValue
 from playground.ui.stepper import (
     GAN,
@@ -141,12 +141,31 @@ def preset_buttons(gan: ToyGAN) -> None:
         return
     with st.container(horizontal=True, gap="small"):
         for key, preset in STEPPER_PRESETS.items():
+            if preset.settings.target != "gaussian":
+                continue  # offered by target_buttons
             st.button(f"Open: {preset.title.lower()}", key=f"stepper.preset.{key}",
                       on_click=_open_preset, args=(key,), help=preset.shows,
                       icon=":material/science:")  # fmt: skip
         if PRESET.get() or gan.settings != ToySettings(seed=gan.settings.seed):
             st.button("Back to the defaults", key=DEFAULTS_KEY, on_click=_open_preset, args=("",),
                       icon=":material/restart_alt:")  # fmt: skip
+
+
+def target_buttons() -> None:
+    """For each real data shape beyond the Gaussian: settings that learn it and a preset where G
+    drops a mode (none while a link locks controls)."""
+    if LOCKED.get():
+        return
+    with st.expander(
+        "Other real data: two modes, three modes, uniform, exponential",
+        icon=":material/ssid_chart:",
+    ):
+        for presets in TARGET_PRESETS.values():
+            with st.container(horizontal=True, gap="small"):
+                for preset in presets:
+                    st.button(f"Open: {preset.title.lower()}", key=f"stepper.preset.{preset.key}",
+                              on_click=_open_preset, args=(preset.key,), help=preset.shows,
+                              icon=":material/science:")  # fmt: skip
 
 
 def _open_preset(key: str) -> None:

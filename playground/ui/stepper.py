@@ -49,6 +49,7 @@ D_STEP, G_STEP, DG_STEP, RUN, STOP, RESET, APPLY = (
 """Keys of the buttons (tests press them by key)."""
 
 LABELS = {
+    "target": "real data",
     "real_mean": "real mean",
     "real_std": "real std",
     "noise": "noise z",
@@ -78,6 +79,10 @@ STEPS = {
 }
 FORMATS = {"lr_d": "%.5f", "lr_g": "%.5f", "beta2": "%.4f"}
 HELP = {
+    "target": "the data's shape: gaussian, two_modes (two separated modes), three_modes, uniform "
+    "or exponential (skewed); real mean and real std are its mean and std for every shape",
+    "real_mean": "the mean of the real data, whatever its shape",
+    "real_std": "the standard deviation of the real data, whatever its shape",
     "noise": "uniform: U(-1, 1) as in the classic 50-line GAN; gaussian: N(0, 1)",
     "momentum": "used by SGD only",
     "beta1": "used by Adam only",
@@ -357,6 +362,21 @@ def press_summary(gan: ToyGAN) -> None:
             "The last update produced NaN or infinite numbers: rewind or Reset.",
             icon=":material/warning:",
         )
+
+
+def map_caption(settings: ToySettings) -> str:
+    """What the generator's map chart shows, for these settings' noise and real data."""
+    if settings.noise_dim > 1:
+        return "With several noise coordinates G(z) is drawn against the first one only."
+    if settings.target == "gaussian":
+        return (
+            "G is a function from noise to data. One exact answer stretches the noise's CDF onto "
+            "the Gaussian's (dashed): x = μ + σ·Φ⁻¹(F(z))."
+        )
+    return (
+        "G is a function from noise to data. One exact answer stretches the noise's CDF onto "
+        "the data's (dashed): x = F_data⁻¹(F(z)), steep where the data is rare."
+    )
 
 
 def rewind_control(gan: ToyGAN) -> None:

@@ -7,7 +7,8 @@ import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from playground.figures import toy as figures
-from playground.toy import ToyGAN, ToySettings
+from playground.toy import ToyGAN, ToySettings, target_of
+from playground.toy.presets import TARGET_PRESETS
 from playground.ui import stepper
 from tests.app import conftest
 from tests.app.conftest import live_charts, metrics, numbers, open_page, press
@@ -151,3 +152,33 @@ def test_the_charts_draw_the_cores_numbers_after_a_press() -> None:
         assert [trace["name"] for trace in sent["data"]] == [trace.name for trace in figure.data]
     d_x = numbers(charts[1]["data"][0]["y"])  # the discriminator chart: D(x) after the D step
     assert np.allclose(d_x, core.readout().d_x, atol=1e-12)
+
+
+def test_each_target_opens_from_its_button_and_draws_its_exact_density() -> None:
+    at = open_page(PAGE)
+    for kind, (learns, drops) in TARGET_PRESETS.items():
+        for preset in (learns, drops):
+            press(at, f"stepper.preset.{preset.key}")
+            gan = at.session_state[stepper.GAN.key]
+            assert gan.settings == preset.settings and at.query_params["target"] == kind
+            sent = live_charts(at)[0]["data"][0]  # the densities chart: p_data first
+            assert np.allclose(numbers(sent["y"]), target_of(gan.settings).pdf(gan.grid))
+        captions = " ".join(c.value for c in at.caption)
+        assert ("Fakes in each mode" in captions) == (kind in ("two_modes", "three_modes"))
+    press(at, stepper.D_STEP)
+    assert metrics(at)["D updates"] == "1"
+
+
+def test_a_target_chosen_in_the_form_waits_for_reset_and_a_bad_one_is_refused() -> None:
+    at = open_page(PAGE)
+    at.selectbox(key=stepper.FORM["target"].key).set_value("two_modes")
+    press(at, stepper.APPLY)
+    assert "real data" in at.warning[0].value and "press **Reset**" in at.warning[0].value
+    press(at, stepper.RESET)
+    assert at.session_state[stepper.GAN.key].settings.target == "two_modes"
+    assert at.query_params["target"] == "two_modes", "the link reopens the target"
+    bad = open_link({"target": "cauchy", "real_std": "0"})
+    assert not bad.exception
+    errors = " ".join(e.value for e in bad.error)
+    assert "target must be one of gaussian, two_modes, three_modes, uniform, exponential" in errors
+    assert "real_std must be a number in [0.1, 5]" in errors

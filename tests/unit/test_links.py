@@ -30,7 +30,8 @@ def test_locking_everything_is_written_as_all() -> None:
     params = parse_qs(urlsplit(link).query)
     assert params["lock"] == ["all"]
     assert settings_from_link(params)[1] == frozenset(
-        {"real_mean", "real_std", "noise", "noise_dim", "g_hidden", "d_hidden", "optimizer"}
+        {"target", "real_mean", "real_std", "noise", "noise_dim", "g_hidden", "d_hidden"}
+        | {"optimizer"}
         | {"lr_d", "lr_g", "momentum", "beta1", "beta2", "batch_size", "g_loss", "k_d", "seed"}
         | set(TRICK_FIELDS)
     )

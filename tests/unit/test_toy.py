@@ -212,7 +212,7 @@ def test_rewind_keeps_the_current_hyperparameters() -> None:
 def test_changes_that_need_new_networks_ask_for_a_reset(name: str) -> None:
     gan = ToyGAN(SMALL)
     changed = {
-        "real_mean": 2.0, "real_std": 0.5, "noise": "gaussian", "noise_dim": 2,
+        "target": "two_modes", "real_mean": 2.0, "real_std": 0.5, "noise": "gaussian", "noise_dim": 2,
         "g_hidden": 8, "d_hidden": 8, "optimizer": "sgd", "seed": 99,
         "minibatch_std": True, "spectral_norm": True,
     }[name]  # fmt: skip
@@ -234,6 +234,7 @@ def test_changes_that_need_new_networks_ask_for_a_reset(name: str) -> None:
         ("k_d", 21, r"k_d must be a whole number in \[1, 20\]"),
         ("noise_dim", 0, "noise_dim"),
         ("noise", "cauchy", "noise must be one of uniform, gaussian"),
+        ("target", "cauchy", "target must be one of gaussian, two_modes, three_modes, uniform"),
         ("optimizer", "rmsprop", "optimizer must be one of adam, sgd"),
         ("g_loss", "wasserstein", "g_loss must be one of nonsaturating, minimax"),
         ("seed", -1, "seed"),
