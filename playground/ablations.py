@@ -176,9 +176,9 @@ def history_points(columns: object) -> tuple[HistoryPoint, ...]:
 
 
 def numbers(metrics: Mapping[str, Any]) -> dict[str, float]:
-    """The finite numbers among `metrics` (labels, lists and None left out)."""
+    """The finite numbers among `metrics` (labels, lists and None left out; counts stay whole)."""
     return {
-        key: float(value)
+        key: value
         for key, value in metrics.items()
         if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
     }
@@ -234,12 +234,17 @@ def verdict(baseline: Run, ablated: Run) -> str:
     rule = RULES[ablation]
     base_fid, fid = baseline.metrics.get("fid"), ablated.metrics.get("fid")
     if base_fid is None or fid is None:
-        return f"{LABELS[ablation].capitalize()}: {rule}; these runs have no FID to compare."
+        return f"{_sentence_start(LABELS[ablation])}: {rule}; these runs have no FID to compare."
     return (
-        f"{LABELS[ablation].capitalize()}: {rule}. Here the FID {_fid_change(base_fid, fid)} "
+        f"{_sentence_start(LABELS[ablation])}: {rule}. Here the FID {_fid_change(base_fid, fid)} "
         f"({base_fid:.0f} → {fid:.0f}, lower is better){_coverage(baseline, ablated)}"
         f"{_d_fake(baseline, ablated)}."
     )
+
+
+def _sentence_start(text: str) -> str:
+    """`text` with its first letter in upper case (str.capitalize would lower "G" and "D")."""
+    return text[:1].upper() + text[1:]
 
 
 def _fid_change(base: float, other: float) -> str:

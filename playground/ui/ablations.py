@@ -21,6 +21,7 @@ from playground.ui.state import SessionValue
 _PICK: SessionValue[str] = SessionValue("ablations.pick", lambda: "no_batch_norm")
 SHIPPED_SOURCE = "shipped runs"
 JOBS_SOURCE = "my jobs"
+SOURCES = (SHIPPED_SOURCE, JOBS_SOURCE)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -65,11 +66,8 @@ def ablation_picker() -> str:
 def ablations_panel(manager: JobManager | None, owner: str | None) -> None:
     """Pick a rule; compare the baseline with its ablation, shipped or from the student's jobs."""
     ablation = ablation_picker()
-    st.caption(f"**The rule:** {RULES[ablation]}.")
     pairs = [] if manager is None or owner is None else _my_pairs(manager, owner, ablation)
-    sources = [SHIPPED_SOURCE, JOBS_SOURCE] if pairs else [SHIPPED_SOURCE]
-    source = st.radio("Runs", sources, horizontal=True, key="ablations_source")
-    if source == JOBS_SOURCE and pairs:
+    if pairs and st.radio("Runs", SOURCES, horizontal=True, key="ablations_source") == JOBS_SOURCE:
         labels = [f"{b.label} vs {a.label}" for b, a in pairs]
         chosen = st.selectbox(
             "Your pair of jobs", range(len(pairs)), format_func=labels.__getitem__
