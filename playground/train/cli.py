@@ -153,6 +153,8 @@ def reproduce_command(args: argparse.Namespace) -> str:
         words += ["--threads", str(args.threads)]
     if args.resume_from is not None:
         words += ["--resume-from", str(args.resume_from)]
+    # Without --name the command would write another model's manifest entry.
+    words += ["--name", args.name] if getattr(args, "name", None) else []
     words += ["--out", str(args.out)]
     return shlex.join(words)
 
@@ -166,6 +168,7 @@ def _reproduce_vae_command(args: argparse.Namespace, s: VAESettings) -> str:
     words += ["--eval-samples", str(args.eval_samples), "--keep", args.keep]
     if args.threads is not None:
         words += ["--threads", str(args.threads)]
+    words += ["--name", args.name] if getattr(args, "name", None) else []
     words += ["--out", str(args.out)]
     return shlex.join(words)
 
