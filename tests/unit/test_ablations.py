@@ -21,6 +21,7 @@ from playground.ablations import Run
 from playground.checkpoints import load_checkpoint
 from playground.gan import HistoryPoint
 from playground.jobs import JobSnapshot, JobState
+from playground.jobs.store import JobRecord, read_job
 from playground.metrics import DEFAULT_CLASSIFIER_PATH, load_evaluator
 from playground.models import ABLATIONS
 from playground.models.dcgan import ModelToUnitRange, UnitToModelRange
@@ -307,3 +308,18 @@ def test_a_students_finished_jobs_pair_up_when_only_the_ablation_differs() -> No
     baseline, ablated = (ablations.job_run(s) for s in pairs[0])
     assert ablated.label == "job b: ReLU in D" and ablated.metrics["fid"] == 50.0
     assert "stays about the same" in ablations.verdict(baseline, ablated)
+
+
+def test_a_job_record_carries_its_ablation_and_an_old_one_reads_as_the_baseline(
+    tmp_path: Path,
+) -> None:
+    directory = tmp_path / "owner" / "job1"
+    directory.mkdir(parents=True)
+    settings = TrainSettings(seed=4, ablation="max_pool_d")
+    JobRecord("job1", "owner", settings, directory, seq=1, created_at=1.0).save()
+    assert read_job(directory / "job.json").settings == settings
+
+    raw = json.loads((directory / "job.json").read_text())
+    del raw["settings"]["ablation"]  # a record written before ablations existed
+    (directory / "job.json").write_text(json.dumps(raw))
+    assert read_job(directory / "job.json").settings == replace(settings, ablation="none")
