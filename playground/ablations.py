@@ -252,7 +252,9 @@ def _fid_change(base: float, other: float) -> str:
     if abs(change) < FID_CHANGE:
         return "stays about the same"
     if change > 0:
-        return f"is {other / max(base, 1e-9):.1f}× the baseline's: the ablation hurts"
+        return (
+            f"is {other / max(base, 1e-9):.1f}× the baseline's: this run did worse without the rule"
+        )
     return f"falls by {-change:.0%}: this run did better without the rule"
 
 

@@ -119,5 +119,6 @@ def comparison(baseline: Run, ablated: Run, key: str) -> None:
     st.caption(
         f"Both runs: seed {s.seed}, batch {s.batch_size}, learning rates {s.lr_g:g} (G) and "
         f"{s.lr_d:g} (D), {s.epochs:g} epoch(s); metrics on the same evaluation noise, with the "
-        "classifier of every other MNIST result."
+        "classifier of every other MNIST result. One seed each: train a pair with another seed "
+        "to see how much of the difference holds."
     )
