@@ -33,6 +33,8 @@ SCORE_SAMPLES = DEFAULT_SAMPLES
 SCORE_SEED = 0
 LEVEL_RATIO = 1.15
 """Two distances within this factor of each other rank the models level."""
+CLEAR_RATIO = 1.5
+"""Below this factor (and above LEVEL_RATIO) a measure ranks the VAE only slightly behind."""
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,7 @@ def finding(measure: Measure, rows: Mapping[str, Mapping[str, float]]) -> Findin
     ratio = worse / better if better > 0 else float("inf")
     verdict = _verdict(ratio)
     ranks = {
-        "behind": "ranks the VAE behind the DCGAN",
+        "behind": f"ranks the VAE {'slightly ' if ratio < CLEAR_RATIO else ''}behind the DCGAN",
         "level": "ranks them about level",
         "ahead": "ranks the VAE ahead of the DCGAN",
     }[verdict]
@@ -196,12 +198,16 @@ def summary(found: list[Finding]) -> str:
         f"**{len(seeing)} of the {len(new)} measures that see blur rank the VAE behind the DCGAN**"
         + (", as its soft strokes suggest." if seeing else ".")
     ]
+    if seeing:
+        gaps = ", ".join(f"{f.measure.name} {f.ratio:.2f}×" for f in seeing)
+        lines.append(f"How far behind differs by measure: {gaps}.")
     old_blind = [f for f in old if f.verdict != "behind"]
     if old_blind:
         lines.append(
             f"{' and '.join(f.measure.name.split(' on ')[0] for f in old_blind)} on the "
-            "classifier's features do not: they judge which digit an image is and its shape, "
-            "and a blurry 3 is still clearly a 3."
+            f"classifier's features {'does' if len(old_blind) == 1 else 'do'} not: those "
+            "features judge which digit an image is and its shape, and a blurry 3 is still "
+            "clearly a 3."
         )
     still = [f for f in disagreements(found) if f.measure.family == "new"]
     if still:
