@@ -196,6 +196,7 @@ def test_cli_trains_an_ablation_saves_g_alone_and_records_the_losses(
     words = shlex.split(entry["command"])
     assert words[words.index("--ablation") + 1] == "relu_d"
     assert words[words.index("--save") + 1] == "generator"
+    assert words[words.index("--name") + 1] == "ablation_relu_d"  # rerun, it rewrites this entry
     losses = entry["losses"]
     assert losses["step"] == list(range(1, 9))  # 64 digits / 8: a point every iteration
     assert len(losses["d_fake"]) == 8 and all(0 <= p <= 1 for p in losses["d_fake"])
@@ -262,6 +263,7 @@ def test_the_shipped_runs_are_one_command_but_for_the_ablation() -> None:
             del words[words.index("--ablation") : words.index("--ablation") + 2]
         commands.append([w for w in words if "ablation_" not in w])
         assert words[-1] == f"trained_models/{entry['file']}"
+        assert words[words.index("--name") + 1] == ablations.shipped_name(ablation)
         assert len(entry["losses"]["step"]) >= 10
     assert all(c == commands[0] for c in commands)
 
