@@ -11,7 +11,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 
 from playground.failures.presets import FailureLesson, Preset, Robustness, held, run_preset
@@ -130,18 +132,30 @@ def robustness(
     key: str,
     seeds: tuple[int, ...] = HELD_OUT_SEEDS,
     on_seed: Callable[[int, tuple[bool, bool]], None] | None = None,
+    jobs: int = 1,
 ) -> Robustness:
     """Run every preset of lesson `key` from each of `seeds`: in how many the failing preset
     failed as taught, and in how many every fix worked. `on_seed(seed, (failed, fixed))` hears
-    of each seed as it is done."""
+    of each seed as it is done. With jobs > 1 the seeds go to that many worker processes (each
+    run on one thread, so the verdicts are those of jobs = 1)."""
+    if jobs > 1:
+        context = multiprocessing.get_context("spawn")  # no forked torch state
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            results = list(pool.map(held_on_seed, [key] * len(seeds), seeds))
+    else:
+        results = (held_on_seed(key, seed) for seed in seeds)
     failed = fixed = 0
-    for seed in seeds:
-        lesson = lesson_for_seed(key, seed)
-        result = held(lesson, [run_preset(preset) for preset in lesson.presets])
+    for seed, result in zip(seeds, results, strict=True):
         failed, fixed = failed + result[0], fixed + result[1]
         if on_seed is not None:
             on_seed(seed, result)
     return Robustness(tuple(seeds), failed, fixed)
+
+
+def held_on_seed(key: str, seed: int) -> tuple[bool, bool]:
+    """(the failing preset failed as taught, every fix worked) for lesson `key` from `seed`."""
+    lesson = lesson_for_seed(key, seed)
+    return held(lesson, [run_preset(preset) for preset in lesson.presets])
 
 
 def stepper_params(preset: Preset) -> Mapping[str, str]:
