@@ -23,7 +23,7 @@ from playground.toy import (
     target_of,
 )
 from playground.toy.modes import exact_slope, gaps, mode_note, mode_report
-from playground.toy.presets import TARGET_PRESETS
+from playground.toy.presets import STEPPER_PRESETS, TARGET_PRESETS
 from playground.toy.targets import MODE_STDS
 
 MEAN, STD = 4.0, 1.25
@@ -192,13 +192,16 @@ def test_a_link_carries_the_target_and_refuses_an_unknown_one() -> None:
         ToySettings.from_params({"target": "cauchy"})
 
 
-# -- what the presets say they show (slow: 10 seeds each) ---------------------------------------
+# -- what the presets' captions say (slow: 10 seeds each) --------------------------------------
 
-LEARN_STEPS = 2000
 LEARN_SEEDS = range(400, 410)
-DROP_STEPS = 1000
-DROP_SEEDS = range(300, 310)
-"""Seeds no other test uses."""
+FAIL_SEEDS = range(300, 310)
+"""Seeds no other test uses: each caption states the rate measured on them."""
+LEARNED_JS = {"three_modes": 0.12}
+"""The JS below which the fakes count as the data (0.1 unless named): a smooth G keeps about a
+tenth of its fakes between three modes, which alone costs it about 0.09."""
+STUCK_JS = 0.6
+"""Above this JS the fakes and the data barely overlap (disjoint: log 2 = 0.693)."""
 
 
 def trained(settings: ToySettings, steps: int) -> ToyGAN:
@@ -209,32 +212,59 @@ def trained(settings: ToySettings, steps: int) -> ToyGAN:
 
 
 def learned(gan: ToyGAN) -> bool:
-    """The fakes' density is within JS 0.1 of the data's, and every mode holds at least half
-    its share of the fakes."""
+    """The fakes' density is within JS 0.1 of the data's (LEARNED_JS for some targets), and
+    every mode holds at least half its share of the fakes."""
     report = gan.modes()
     covered = report is None or bool(np.all(report.shares >= 0.5 * report.data_shares))
-    return gan.readout().measures.js < 0.1 and covered
+    return gan.readout().measures.js < LEARNED_JS.get(gan.settings.target, 0.1) and covered
+
+
+def dropped(gan: ToyGAN) -> bool:
+    """Some mode holds under 5 % of the fakes."""
+    report = gan.modes()
+    return report is not None and bool(report.dropped)
+
+
+def stuck(gan: ToyGAN) -> bool:
+    """The fakes sit away from the data: JS above STUCK_JS."""
+    return gan.readout().measures.js > STUCK_JS
+
+
+CLAIMS = {
+    # preset key: (steps, seeds, what its caption says happens, on how many of the 10 seeds)
+    "two_modes": (1500, LEARN_SEEDS, learned, 9),
+    "two_modes_dropped": (600, FAIL_SEEDS, dropped, 10),
+    "three_modes": (2000, LEARN_SEEDS, learned, 9),
+    "three_modes_dropped": (600, FAIL_SEEDS, dropped, 10),
+    "uniform": (500, LEARN_SEEDS, learned, 10),
+    "uniform_stuck": (300, FAIL_SEEDS, stuck, 10),
+    "exponential": (1500, LEARN_SEEDS, learned, 10),
+    "exponential_stuck": (300, FAIL_SEEDS, stuck, 10),
+}
+
+
+def test_every_target_preset_has_a_measured_claim_its_caption_states() -> None:
+    presets = {preset.key: preset for pair in TARGET_PRESETS.values() for preset in pair}
+    assert set(CLAIMS) == set(presets)
+    for key, (steps, _, _, count) in CLAIMS.items():
+        shows = presets[key].shows
+        assert (
+            f"in {count} of 10 seeds we tried" in shows
+            and f"after {steps:,} steps" in shows.lower()
+        )
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
-@pytest.mark.parametrize("kind", [kind for kind in TARGETS if kind != "gaussian"])
-def test_each_targets_learning_preset_learns_it_on_nine_of_ten_seeds(kind: str) -> None:
-    preset = TARGET_PRESETS[kind][0]
+@pytest.mark.parametrize("key", CLAIMS)
+def test_each_target_preset_does_what_its_caption_says_on_its_seeds(key: str) -> None:
+    """Learns the data, drops a mode (the two-mode preset: on most seeds) or stays stuck, on the
+    share of 10 held-out seeds its caption states (at least 9 where it says 9 or 10)."""
+    steps, seeds, happens, count = CLAIMS[key]
+    preset = STEPPER_PRESETS[key]
     outcomes = {}
-    for seed in LEARN_SEEDS:
-        gan = trained(replace(preset.settings, seed=seed), LEARN_STEPS)
-        outcomes[seed] = (learned(gan), round(gan.readout().measures.js, 3))
-    assert sum(ok for ok, _ in outcomes.values()) >= 9, outcomes
-
-
-@pytest.mark.slow
-@pytest.mark.timeout(1800)
-def test_the_two_mode_preset_drops_a_mode_on_most_seeds() -> None:
-    preset = TARGET_PRESETS["two_modes"][1]
-    dropped = {}
-    for seed in DROP_SEEDS:
-        report = trained(replace(preset.settings, seed=seed), DROP_STEPS).modes()
-        assert report is not None
-        dropped[seed] = (bool(report.dropped), np.round(report.shares, 2).tolist())
-    assert sum(ok for ok, _ in dropped.values()) >= 7, dropped
+    for seed in seeds:
+        gan = trained(replace(preset.settings, seed=seed), steps)
+        outcomes[seed] = (happens(gan), round(gan.readout().measures.js, 3))
+    seen = sum(ok for ok, _ in outcomes.values())
+    assert seen >= 9 if count >= 9 else seen == count, outcomes
