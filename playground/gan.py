@@ -477,6 +477,19 @@ class GANStepper:
         if g_loss is not None:
             self.g_loss = g_loss
 
+    def retune_to(self, settings: Any) -> None:
+        """`retune` from a world's settings (lr_d, lr_g, optimizer, beta1, beta2, momentum,
+        g_loss and the tricks): Adam's betas or SGD's momentum, whichever the optimizer uses."""
+        adam = settings.optimizer == "adam"
+        self.retune(
+            settings.lr_d,
+            settings.lr_g,
+            betas=(settings.beta1, settings.beta2) if adam else None,
+            momentum=None if adam else settings.momentum,
+            g_loss=settings.g_loss,
+            tricks=settings.tricks,
+        )
+
     # -- rewind ----------------------------------------------------------------------------
 
     def snapshot(self) -> Snapshot:

@@ -192,7 +192,7 @@ class PlaneGAN:
             for position, entry in enumerate(self.entries):
                 if entry.step == step and entry.snapshot is not None:
                     self.stepper.restore(entry.snapshot)
-                    self._retune()
+                    self.stepper.retune_to(self.settings)
                     self.cursor = position
                     self._version += 1
                     return
@@ -217,20 +217,8 @@ class PlaneGAN:
                 )
             self.settings = settings
             self.stepper.source.settings = settings
-            self._retune()
+            self.stepper.retune_to(self.settings)
             self._version += 1
-
-    def _retune(self) -> None:
-        s = self.settings
-        adam = s.optimizer == "adam"
-        self.stepper.retune(
-            s.lr_d,
-            s.lr_g,
-            betas=(s.beta1, s.beta2) if adam else None,
-            momentum=None if adam else s.momentum,
-            g_loss=s.g_loss,
-            tricks=s.tricks,
-        )
 
     # -- read-outs --------------------------------------------------------------------------
 

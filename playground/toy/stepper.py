@@ -280,7 +280,7 @@ class ToyGAN:
         hyper-parameters (learning rates, betas, loss) stay those of the settings."""
         with self._lock:
             self.stepper.restore(snapshot)
-            self._apply_hyperparameters()
+            self.stepper.retune_to(self.settings)
             self._changed()
 
     def presses(self) -> list[LoggedPress]:
@@ -322,20 +322,8 @@ class ToyGAN:
                 )
             self.settings = settings
             self.source.settings = settings
-            self._apply_hyperparameters()
+            self.stepper.retune_to(self.settings)
             self._changed()
-
-    def _apply_hyperparameters(self) -> None:
-        s = self.settings
-        adam = s.optimizer == "adam"
-        self.stepper.retune(
-            s.lr_d,
-            s.lr_g,
-            betas=(s.beta1, s.beta2) if adam else None,
-            momentum=None if adam else s.momentum,
-            g_loss=s.g_loss,
-            tricks=s.tricks,
-        )
 
     # -- read-outs --------------------------------------------------------------------------
 
