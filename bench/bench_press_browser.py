@@ -1,10 +1,10 @@
-"""What a student feels when pressing a button of the 1-D GAN page, measured in Chromium.
+"""What a student feels when pressing a button of a stepper page, measured in Chromium.
 
-Run: python bench/bench_press_browser.py [--presses 28] [--warmup 4] [--run-n 200]
-                                         [--root OTHER_CHECKOUT] [--json FILE]
+Run: python bench/bench_press_browser.py [--page gaussian_gan|gan_2d] [--presses 28] [--warmup 4]
+                                         [--run-n 200] [--root OTHER_CHECKOUT] [--json FILE]
 
 Starts the app (`streamlit run playground/Home.py`, of this checkout or of --root, to measure a
-before/after pair), opens the 1-D page in headless Chromium (Debian's /usr/bin/chromium or
+before/after pair), opens the 1-D page (or the 2-D page: --page gan_2d) in headless Chromium (Debian's /usr/bin/chromium or
 $PLAYWRIGHT_CHROMIUM) and presses D step / G step alternately, then "1 D + 1 G", then "Run N
 steps". For each press, measured in the page itself (performance.now(), from the click):
 
@@ -36,6 +36,9 @@ from pathlib import Path
 from playwright.sync_api import Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
+RUN_BUTTONS = {"gaussian_gan": "Run N steps", "gan_2d": "Run N"}
+"""The stepper pages (their URL path) and the label of each one's Run button; both show the
+"D updates" / "G updates" counters and the "D step", "G step", "1 D + 1 G" buttons."""
 BROWSER_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -226,14 +229,14 @@ def set_n(page: Page, n: int) -> None:
     page.wait_for_timeout(300)
 
 
-def measure(server: Server, presses: int, warmup: int, run_n: int) -> list[Press]:
+def measure(server: Server, presses: int, warmup: int, run_n: int, path: str) -> list[Press]:
     executable = os.environ.get("PLAYWRIGHT_CHROMIUM") or "/usr/bin/chromium"
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, args=BROWSER_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(120_000)
         recorder = Recorder(page, server)
-        page.goto(f"{server.url}/gaussian_gan")
+        page.goto(f"{server.url}/{path}")
         page.wait_for_selector('[data-testid="stMetric"]')
         page.wait_for_selector('[data-test-script-state="notRunning"]')
         page.wait_for_timeout(1000)
@@ -244,7 +247,7 @@ def measure(server: Server, presses: int, warmup: int, run_n: int) -> list[Press
         results += [recorder.press(page, "1 D + 1 G", "1 D + 1 G", "G updates") for _ in range(8)]
         set_n(page, run_n)
         results += [
-            recorder.press(page, f"Run N={run_n}", "Run N steps", "G updates") for _ in range(3)
+            recorder.press(page, f"Run N={run_n}", RUN_BUTTONS[path], "G updates") for _ in range(3)
         ]
         browser.close()
     return results
@@ -252,6 +255,7 @@ def measure(server: Server, presses: int, warmup: int, run_n: int) -> list[Press
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--page", choices=list(RUN_BUTTONS), default="gaussian_gan")
     parser.add_argument("--presses", type=int, default=28, help="D / G presses timed")
     parser.add_argument("--warmup", type=int, default=4)
     parser.add_argument("--run-n", type=int, default=200)
@@ -259,9 +263,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write every press here")
     args = parser.parse_args()
     with app_server(args.root) as server:
-        presses = measure(server, args.presses, args.warmup, args.run_n)
+        presses = measure(server, args.presses, args.warmup, args.run_n, args.page)
     load = os.getloadavg()[0]
-    print(f"app of {args.root}; headless Chromium, 1400x1000; load average {load:.1f}")
+    print(f"{args.page} of {args.root}; headless Chromium, 1400x1000; load average {load:.1f}")
     report(presses)
     if args.json:
         args.json.write_text(json.dumps([asdict(p) for p in presses], indent=1))
