@@ -13,7 +13,7 @@ from playground.figures import numbers as figures
 from playground.gan import HistoryPoint
 from playground.metrics.evaluator import load_evaluator
 from playground.metrics.explained import Stretch, fakes_above_real
-from playground.numbers import Numbers, numbers_of
+from playground.mnist_numbers import Numbers, numbers_of
 from playground.shipped import ShippedModel
 from playground.ui.live_chart import live_chart
 

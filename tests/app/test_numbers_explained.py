@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from playground import shipped
 from playground.metrics.evaluator import load_evaluator
-from playground.numbers import numbers_of
+from playground.mnist_numbers import numbers_of
 from tests.app.conftest import live_charts, open_page, press
 
 

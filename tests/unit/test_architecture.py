@@ -182,3 +182,14 @@ def test_modules_and_functions_stay_small() -> None:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 length = node.end_lineno - node.lineno + 1
                 assert length <= MAX_FUNCTION_LINES, f"{path.name}: {node.name} is {length} lines"
+
+
+def test_no_top_level_module_shadows_the_standard_library() -> None:
+    """`streamlit run playground/Home.py` puts playground/ itself on sys.path, and so do the job
+    workers it starts: a playground/numbers.py would be imported as the standard `numbers`."""
+    clashes = sorted(
+        path.name
+        for path in PACKAGE.glob("*.py")
+        if path.stem in sys.stdlib_module_names or path.stem in {"streamlit", "torch", "numpy"}
+    )
+    assert not clashes, f"rename {clashes}: they hide modules of the same name"
