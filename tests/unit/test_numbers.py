@@ -16,8 +16,8 @@ from playground.gan import HistoryPoint
 from playground.metrics.evaluator import load_evaluator
 from playground.metrics.explained import fakes_above_real, fid_parts, is_parts
 from playground.metrics.scores import frechet_distance, gaussian_stats, inception_score
-from playground.models import Generator
 from playground.mnist_numbers import numbers_of
+from playground.models import Generator
 from playground.shipped import draw_noise
 from playground.train.sampling import generate
 
