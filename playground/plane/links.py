@@ -21,7 +21,7 @@ from playground.plane.settings import (
 from playground.plane.stepper import PlaneGAN, run_limit
 from playground.settings import shown
 from playground.toy import LoggedPress
-from playground.toy.replay import PRESS_LETTERS, press_token
+from playground.toy.replay import PRESS_LETTERS, written
 
 PRESSES_PARAM = "presses"
 MAX_PRESSES_CHARS = 1000
@@ -31,31 +31,10 @@ _KINDS = {letter: kind for kind, letter in PRESS_LETTERS.items()}
 _PRESS = re.compile(r"(\d{1,5})?([dgsr])(\d{1,2})?")
 
 
-def written(presses: Sequence[LoggedPress], current: PlaneSettings) -> tuple[PlaneSettings, str]:
-    """The settings to build the experiment with and the presses as a link writes them."""
-    start = presses[0].settings if presses else current
-    tokens: list[str] = []
-    before = start
-    for press in presses:
-        tokens += _changes(before, press.settings)
-        tokens.append(press_token(press))
-        before = press.settings
-    tokens += _changes(before, current)
-    return start, ",".join(tokens)
-
-
-def _changes(before: PlaneSettings, after: PlaneSettings) -> list[str]:
-    return [
-        f"{f.name}-{written_value(getattr(after, f.name))}"
-        for f in fields(PlaneSettings)
-        if getattr(before, f.name) != getattr(after, f.name)
-    ]
-
-
 def experiment_params(gan: PlaneGAN) -> tuple[dict[str, str], str]:
     """The link to `gan` at its current step, and a note when it must open at step 0 ("" if
     not): a history too long for a link opens the current settings at step 0."""
-    start, presses = written(gan.presses(), gan.settings)
+    start, presses = written(gan.presses(), gan.settings, written_value)
     if len(presses) > MAX_PRESSES_CHARS or _work(gan.presses()) > REPLAY_ITERATIONS:
         note = "This page's address opens the experiment at step 0: too many presses for a link."
         return gan.settings.to_params(), note

@@ -20,12 +20,16 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
+from typing import TypeVar
 
 from playground.settings import shown
 from playground.toy.cost import RUN_LIMIT, iteration_seconds, run_limit
 from playground.toy.presses import LoggedPress
 from playground.toy.settings import REBUILD_FIELDS, SETTING_RANGES, ToySettings, ToySettingsError
 from playground.toy.stepper import ToyGAN
+
+Settings = TypeVar("Settings")
+"""A world's settings dataclass (ToySettings, PlaneSettings): what a link's presses carry."""
 
 MAX_PRESSES_CHARS = 1000
 """The longest press sequence a link may carry (a few hundred presses, run-length encoded)."""
@@ -62,28 +66,33 @@ def _update_seconds(settings: ToySettings, d_updates: int) -> float:
     return iteration_seconds(replace(settings, k_d=d_updates))  # (replace is slow: cached)
 
 
-def written(presses: Sequence[LoggedPress], current: ToySettings) -> tuple[ToySettings, str]:
+def written(
+    presses: Sequence[LoggedPress],
+    current: Settings,
+    text: Callable[[object], str] | None = None,
+) -> tuple[Settings, str]:
     """The settings to build the experiment with and the presses as a link writes them.
 
     A change made before the first press is part of the starting settings; one made after the
-    last press (the `current` settings) ends the sequence."""
+    last press (the `current` settings) ends the sequence. Any world's settings dataclass
+    (the 1-D and the 2-D page's); `text` writes one setting's value (floats by repr)."""
     start = presses[0].settings if presses else current
     tokens: list[str] = []
     before = start
     for press in presses:
-        tokens += _changes(before, press.settings)
+        tokens += _changes(before, press.settings, text or _text)
         tokens.append(press_token(press))
         before = press.settings
-    tokens += _changes(before, current)
+    tokens += _changes(before, current, text or _text)
     return start, ",".join(tokens)
 
 
-def _changes(before: ToySettings, after: ToySettings) -> list[str]:
+def _changes(before: Settings, after: Settings, text: Callable[[object], str]) -> list[str]:
     if before is after:
         return []
     return [
-        f"{f.name}-{_text(getattr(after, f.name))}"
-        for f in fields(ToySettings)
+        f"{f.name}-{text(getattr(after, f.name))}"
+        for f in fields(after)
         if getattr(before, f.name) != getattr(after, f.name)
     ]
 
