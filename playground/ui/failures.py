@@ -18,6 +18,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -316,6 +317,11 @@ def lesson_runs() -> LessonRuns:
     return LessonRuns(shipped_runs)
 
 
+class Waited(Protocol):  # a training a page waits for: a LessonRun, a tricks TableRun
+    def progress(self) -> TrainingProgress: ...
+    def wait(self, timeout: float) -> bool: ...
+
+
 def lesson_traces(lesson: FailureLesson) -> list[Trace] | None:
     """Every run of `lesson`, the failure first: at once when shipped or kept, else after a
     training this page waits for with a progress bar; None (and a note) when this session is
@@ -329,10 +335,11 @@ def lesson_traces(lesson: FailureLesson) -> list[Trace] | None:
     except StillTraining as exc:
         st.warning(str(exc), icon=":material/hourglass_top:")
         return None
-    return _wait_for(training)
+    wait_for(training)
+    return training.traces()
 
 
-def _wait_for(training: LessonRun) -> list[Trace]:
+def wait_for(training: Waited) -> None:
     """Redraw a progress bar until `training` ends. A rerun stops this script at the bar's next
     update; the worker trains on, and the next run of the page waits for it again."""
     progress = training.progress()
@@ -341,7 +348,6 @@ def _wait_for(training: LessonRun) -> list[Trace]:
         progress = training.progress()
         bar.progress(progress.fraction, text=progress_text(progress))
     bar.empty()
-    return training.traces()
 
 
 def _press(lesson_key: str, seed: int, runs: dict[str, int]) -> None:

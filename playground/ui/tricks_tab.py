@@ -31,12 +31,11 @@ from playground.failures import (
 )
 from playground.figures.failures import tricks_figure
 from playground.ui.failures import (
-    PROGRESS_EVERY_S,
     SEED_MAX,
     TRAINING_SLOTS,
     StillTraining,
     TrainingProgress,
-    progress_text,
+    wait_for,
 )
 from playground.ui.layout import errors_shown
 from playground.ui.live_chart import live_chart
@@ -252,12 +251,7 @@ def _table(seeds: Seeds) -> list[TrickResult] | None:
     except StillTraining as exc:
         st.warning(str(exc), icon=":material/hourglass_top:")
         return None
-    progress = run.progress()
-    bar = st.progress(progress.fraction, text=progress_text(progress))
-    while not run.wait(PROGRESS_EVERY_S):
-        progress = run.progress()
-        bar.progress(progress.fraction, text=progress_text(progress))
-    bar.empty()
+    wait_for(run)
     return run.results()
 
 
